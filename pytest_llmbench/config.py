@@ -1,0 +1,307 @@
+"""``config.yaml``: load, validate, freeze.
+
+The schema is the studio seed's (``defaults`` and ``providers`` with ``api_base``, ``api_key_env``,
+``model_prefix`` and ``models``), plus a few keys of our own. Every problem is reported as one
+:class:`ConfigError` naming the file, the key path and what is wrong; the plugin turns it into a
+pytest usage error (exit 4) before any request is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+__all__ = [
+    "BenchConfig",
+    "ConfigError",
+    "Defaults",
+    "ModelSpec",
+    "ProviderSpec",
+    "load_config",
+]
+
+ClientKind = Literal["lean", "litellm"]
+T = TypeVar("T")
+
+# LiteLLM prefixes that speak the OpenAI wire format: these take the lean path by default.
+_OPENAI_COMPATIBLE_PREFIXES = {"", "openai", "lm_studio", "hosted_vllm", "openai_like", "llamacpp"}
+_DEFAULT_PROMPT = (
+    "Write a detailed, well-structured explanation of how a transformer language model generates "
+    "text one token at a time, covering attention, the KV cache and sampling."
+)
+
+
+class ConfigError(Exception):
+    """A problem in the config file: ``file: key: problem``."""
+
+    def __init__(self, path: Path, key: str, problem: str) -> None:
+        self.path, self.key, self.problem = path, key, problem
+        where = f"{path}: {key}: " if key else f"{path}: "
+        super().__init__(where + problem)
+
+
+@dataclass(frozen=True)
+class Defaults:
+    max_tokens: int = 512
+    temperature: float = 0.7
+    context_tiers: tuple[int, ...] = (0,)
+    prompt: str = _DEFAULT_PROMPT
+    timeout_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    id: str
+    display_name: str
+    context_window: int | None = None
+    skip_temperature: bool = False
+    params: Mapping[str, Any] = field(default_factory=dict)
+    sim: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    name: str
+    display_name: str
+    api_base: str | None
+    api_key_env: str | None
+    model_prefix: str
+    client: ClientKind
+    models: tuple[ModelSpec, ...]
+    managed: Literal["simulator"] | None = None
+    optional: bool = False
+    timeout_s: float | None = None
+    max_tokens_field: str = "max_tokens"
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def simulated(self) -> bool:
+        return self.managed == "simulator"
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    path: Path
+    defaults: Defaults
+    providers: tuple[ProviderSpec, ...]
+
+    def redacted(self) -> dict[str, Any]:
+        """The config as plain data for the results file; it holds key *names*, never keys."""
+        return {
+            "path": str(self.path),
+            "defaults": {
+                "max_tokens": self.defaults.max_tokens,
+                "temperature": self.defaults.temperature,
+                "context_tiers": list(self.defaults.context_tiers),
+                "prompt": self.defaults.prompt,
+                "timeout_s": self.defaults.timeout_s,
+            },
+            "providers": {
+                p.name: {
+                    "api_base": p.api_base,
+                    "api_key_env": p.api_key_env,
+                    "model_prefix": p.model_prefix,
+                    "client": p.client,
+                    "managed": p.managed,
+                    "models": [m.id for m in p.models],
+                }
+                for p in self.providers
+            },
+        }
+
+
+class _Reader:
+    """Typed access to one mapping of the YAML document, naming keys in errors."""
+
+    def __init__(self, path: Path, data: object, key: str) -> None:
+        if not isinstance(data, Mapping):
+            raise ConfigError(path, key, f"must be a mapping, got {type(data).__name__}")
+        self.path, self.data, self.key = path, data, key
+
+    def sub(self, name: str) -> str:
+        return f"{self.key}.{name}" if self.key else name
+
+    def check_keys(self, allowed: set[str]) -> None:
+        for name in self.data:
+            if name not in allowed:
+                expected = ", ".join(sorted(allowed))
+                raise ConfigError(
+                    self.path, self.sub(str(name)), f"unknown key (expected: {expected})"
+                )
+
+    def get(
+        self,
+        name: str,
+        kind: type[T] | tuple[type, ...],
+        default: T | None = None,
+        required: bool = False,
+    ) -> Any:
+        if name not in self.data or self.data[name] is None:
+            if required:
+                raise ConfigError(self.path, self.sub(name), "missing required key")
+            return default
+        value = self.data[name]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if isinstance(value, bool) and bool not in kinds:
+            value = object()  # YAML's yes/no must not pass for a number or a string
+        if not isinstance(value, kinds):
+            names = " or ".join(k.__name__ for k in kinds)
+            raise ConfigError(
+                self.path, self.sub(name), f"must be {names}, got {self.data[name]!r}"
+            )
+        return value
+
+    def number(
+        self,
+        name: str,
+        default: float | None,
+        minimum: float,
+        integer: bool = False,
+        strict: bool = False,
+    ) -> Any:
+        value = self.get(name, int if integer else (int, float), default)
+        if value is not None and (value <= minimum if strict else value < minimum):
+            relation = ">" if strict else ">="
+            raise ConfigError(
+                self.path, self.sub(name), f"must be {relation} {minimum}, got {value}"
+            )
+        return value
+
+    def text(self, name: str, default: str | None = None, required: bool = False) -> Any:
+        value = self.get(name, str, default, required)
+        if required and not str(value).strip():
+            raise ConfigError(self.path, self.sub(name), "must not be empty")
+        return value
+
+
+def _tiers(reader: _Reader) -> tuple[int, ...]:
+    tiers = reader.get("context_tiers", list, [0])
+    for index, tier in enumerate(tiers):
+        if isinstance(tier, bool) or not isinstance(tier, int) or tier < 0:
+            raise ConfigError(
+                reader.path,
+                reader.sub(f"context_tiers[{index}]"),
+                f"must be a whole number of tokens >= 0, got {tier!r}",
+            )
+    if not tiers:
+        raise ConfigError(reader.path, reader.sub("context_tiers"), "must list at least one tier")
+    return tuple(dict.fromkeys(tiers))
+
+
+def _defaults(path: Path, data: object) -> Defaults:
+    reader = _Reader(path, data if data is not None else {}, "defaults")
+    reader.check_keys({"max_tokens", "temperature", "context_tiers", "prompt", "timeout_s"})
+    return Defaults(
+        max_tokens=reader.number("max_tokens", 512, 1, integer=True),
+        temperature=float(reader.number("temperature", 0.7, 0)),
+        context_tiers=_tiers(reader),
+        prompt=reader.text("prompt", _DEFAULT_PROMPT),
+        timeout_s=float(reader.number("timeout_s", 120.0, 0, strict=True)),
+    )
+
+
+def _model(path: Path, data: object, key: str, simulated: bool) -> ModelSpec:
+    reader = _Reader(path, data, key)
+    reader.check_keys({"id", "display_name", "context_window", "skip_temperature", "params", "sim"})
+    model_id = reader.text("id", required=True)
+    sim = reader.get("sim", Mapping)
+    if sim is not None and not simulated:
+        raise ConfigError(
+            path,
+            reader.sub("sim"),
+            "only models of a 'managed: simulator' provider take simulator settings",
+        )
+    return ModelSpec(
+        id=model_id,
+        display_name=reader.text("display_name", model_id),
+        context_window=reader.number("context_window", None, 1, integer=True),
+        skip_temperature=reader.get("skip_temperature", bool, False),
+        params=dict(reader.get("params", Mapping, {})),
+        sim=dict(sim) if sim is not None else ({} if simulated else None),
+    )
+
+
+def _provider(path: Path, name: str, data: object) -> ProviderSpec:
+    reader = _Reader(path, data, f"providers.{name}")
+    reader.check_keys(
+        {
+            "display_name",
+            "api_base",
+            "api_key_env",
+            "model_prefix",
+            "client",
+            "models",
+            "managed",
+            "optional",
+            "timeout_s",
+            "max_tokens_field",
+            "params",
+        }
+    )
+    managed = reader.get("managed", str)
+    if managed not in (None, "simulator"):
+        raise ConfigError(
+            path, reader.sub("managed"), f"unknown server kind {managed!r} (expected: simulator)"
+        )
+    prefix = reader.text("model_prefix", "")
+    client = reader.get("client", str)
+    if client is None:
+        client = "lean" if prefix.rstrip("/") in _OPENAI_COMPATIBLE_PREFIXES else "litellm"
+    if client not in ("lean", "litellm"):
+        raise ConfigError(
+            path, reader.sub("client"), f"must be 'lean' or 'litellm', got {client!r}"
+        )
+    api_base = reader.text("api_base")
+    if api_base is None and client == "lean" and managed is None:
+        raise ConfigError(
+            path,
+            reader.sub("api_base"),
+            "required for the lean OpenAI-compatible client (or set client: litellm)",
+        )
+    models = reader.get("models", list, required=True)
+    if not models:
+        raise ConfigError(path, reader.sub("models"), "must list at least one model")
+    return ProviderSpec(
+        name=name,
+        display_name=reader.text("display_name", name),
+        api_base=api_base.rstrip("/") if api_base else None,
+        api_key_env=reader.text("api_key_env"),
+        model_prefix=prefix,
+        client=client,
+        models=tuple(
+            _model(path, m, f"{reader.key}.models[{i}]", managed == "simulator")
+            for i, m in enumerate(models)
+        ),
+        managed=managed,
+        optional=reader.get("optional", bool, False),
+        timeout_s=reader.number("timeout_s", None, 0, strict=True),
+        max_tokens_field=reader.text("max_tokens_field", "max_tokens"),
+        params=dict(reader.get("params", Mapping, {})),
+    )
+
+
+def load_config(path: Path) -> BenchConfig:
+    """Read and validate ``path``; raises :class:`ConfigError` with the file, key and problem."""
+    import yaml
+
+    if not path.is_file():
+        raise ConfigError(path, "", "file not found (pass --llm-config PATH or create config.yaml)")
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(path, "", f"invalid YAML: {where}{problem}") from None
+    root = _Reader(path, document if document is not None else {}, "")
+    root.check_keys({"defaults", "providers", "thresholds", "conversation"})
+    providers = root.get("providers", Mapping, required=True)
+    if not providers:
+        raise ConfigError(path, "providers", "must list at least one provider")
+    return BenchConfig(
+        path=path,
+        defaults=_defaults(path, root.data.get("defaults")),
+        providers=tuple(_provider(path, str(name), data) for name, data in providers.items()),
+    )

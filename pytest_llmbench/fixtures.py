@@ -1,0 +1,178 @@
+"""The public fixtures: ``llm_target``, ``llm_stream`` and friends.
+
+Any test that asks for ``llm_target`` (directly or through ``llm_stream``) is parametrized by the
+plugin over the selected targets and runs; one that also asks for ``llm_tier`` or ``llm_messages``
+over the context tiers as well::
+
+    @pytest.mark.asyncio
+    async def test_json_mode(llm_stream):
+        record = await llm_stream([{"role": "user", "content": "Reply in JSON."}],
+                                  response_format={"type": "json_object"})
+        assert record.output_tokens > 0
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from .keys import BENCH_KEY, RECORDS_KEY
+from .matrix import Case, Target
+from .runtime import BenchSession
+
+__all__ = [
+    "LLMStream",
+    "Sample",
+    "llm_case",
+    "llm_messages",
+    "llm_run",
+    "llm_stream",
+    "llm_target",
+    "llm_tier",
+]
+
+
+@dataclass
+class Sample:
+    """One measured request kept for the results: the measurement and the server's truth."""
+
+    measurement: Any  # metrics.Measurement (imported lazily to keep the plugin light)
+    truth: dict[str, Any] | None = None
+
+
+def _truth(sim: Any, response_id: str | None, t0_ns: int) -> dict[str, Any] | None:
+    """What the built-in server logged for this request, as the same fields we measure."""
+    if sim is None or not response_id:
+        return None
+    try:
+        log = sim.request(response_id)
+    except Exception:  # truth is a bonus; a missing log entry is not a failure
+        return None
+    events = log.get("events") or []
+    truth: dict[str, Any] = {
+        "output_tokens": log.get("output_tokens"),
+        "prompt_tokens": log.get("prompt_tokens"),
+    }
+    if events:
+        first, last = events[0]["sent_ns"], events[-1]["sent_ns"]
+        truth["ttft_ms"] = (first - log["recv_ns"]) / 1e6
+        truth["ttft_from_t0_ms"] = (first - t0_ns) / 1e6
+        truth["e2e_ms"] = (last - log["recv_ns"]) / 1e6
+        tokens = sum(e.get("tokens", 1) for e in events)
+        if tokens >= 2 and last > first:
+            truth["tpot_ms"] = (last - first) / 1e6 / (tokens - 1)
+    return truth
+
+
+class LLMStream:
+    """Await it with messages (and request parameters) to stream one measured request."""
+
+    def __init__(self, bench: BenchSession, target: Target, samples: list[Sample]) -> None:
+        self.bench, self.target, self._samples = bench, target, samples
+
+    async def __call__(
+        self, messages: Sequence[Mapping[str, Any]], *, check: bool = True, **params: Any
+    ) -> Any:
+        """Stream ``messages`` to the target; returns the :class:`~.metrics.Measurement`.
+
+        With ``check`` (the default) a failed request fails the test with the HTTP status and
+        the provider's message, after the failure has been recorded.
+        """
+        from .clients.base import ChatRequest, ProviderError, RawStream
+        from .metrics import Measurement, measure
+        from .tokens import count_tokens
+
+        bench, target = self.bench, self.target
+        api_base = bench.api_base(target)
+        request = ChatRequest(list(messages), bench.request_params(target, params))
+
+        async def _run() -> RawStream:
+            client = await bench.client(target, api_base)
+            return await client.stream(request)
+
+        try:
+            raw = await asyncio.wrap_future(bench.loop.submit(_run()))
+        except ProviderError as exc:
+            measurement = Measurement(ok=False, error=str(exc), http_status=exc.status)
+            self._samples.append(Sample(measurement))
+        else:
+            prompt = sum(count_tokens(_text(m.get("content"))) for m in messages)
+            measurement = measure(raw, count_tokens, prompt)
+            truth = _truth(bench.sim_for(target), measurement.response_id, raw.t0_ns)
+            self._samples.append(Sample(measurement, truth))
+        if check and not measurement.ok:
+            pytest.fail(f"{target.key}: {measurement.error}", pytrace=False)
+        return measurement
+
+    def run(
+        self, messages: Sequence[Mapping[str, Any]], *, check: bool = True, **params: Any
+    ) -> Any:
+        """The same as awaiting, for synchronous tests."""
+        return asyncio.run(self(messages, check=check, **params))
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, Mapping))
+    return ""
+
+
+@pytest.fixture
+def llm_case(request: pytest.FixtureRequest) -> Case:
+    """The plugin's parametrization of this test (target, tier, run)."""
+    param = getattr(request, "param", None)
+    if not isinstance(param, Case):
+        pytest.fail(
+            "llm_case is parametrized by pytest-llmbench; request llm_target instead", pytrace=False
+        )
+    return param
+
+
+@pytest.fixture
+def llm_target(llm_case: Case) -> Target:
+    """The target (provider and model) this test measures."""
+    if llm_case.skip_reason:
+        pytest.skip(llm_case.skip_reason)
+    return llm_case.target
+
+
+@pytest.fixture
+def llm_tier(llm_case: Case) -> int:
+    """The context tier of this test, in prompt tokens."""
+    return llm_case.tier or 0
+
+
+@pytest.fixture
+def llm_run(llm_case: Case) -> int:
+    """The run number (1-based) of this test."""
+    return llm_case.run
+
+
+@pytest.fixture
+def llm_messages(
+    request: pytest.FixtureRequest, llm_target: Target, llm_tier: int
+) -> list[dict[str, str]]:
+    """The throughput prompt padded with fresh filler to the tier's size (system message)."""
+    from .filler import make_filler
+    from .tokens import count_tokens
+
+    bench = request.config.stash[BENCH_KEY]
+    prompt = bench.config().defaults.prompt
+    filler = make_filler(llm_tier - count_tokens(prompt)) if llm_tier else ""
+    messages = [{"role": "system", "content": filler}] if filler else []
+    messages.append({"role": "user", "content": prompt})
+    return messages
+
+
+@pytest.fixture
+def llm_stream(request: pytest.FixtureRequest, llm_target: Target) -> LLMStream:
+    """An async callable that streams messages to ``llm_target`` and records the measurement."""
+    bench = request.config.stash[BENCH_KEY]
+    samples = request.node.stash.setdefault(RECORDS_KEY, [])
+    return LLMStream(bench, llm_target, samples)

@@ -1,0 +1,274 @@
+"""What the hooks do: parametrize, check, carry records to the controller, write results.
+
+Each function here is called by exactly one hook in :mod:`.plugin`; the plugin stays a list of
+thin hooks and this module holds the session's lifecycle.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import subprocess
+import sys
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .config import ConfigError
+from .keys import BENCH_KEY, RECORDER_KEY, RECORDS_KEY
+from .matrix import Case, Target, build_cases, select_targets
+from .options import Settings
+from .runtime import BenchSession
+
+__all__ = [
+    "attach_payload",
+    "check_collection",
+    "configure",
+    "finish_session",
+    "generate_tests",
+    "log_report",
+]
+
+_STARTED_KEY = pytest.StashKey[_dt.datetime]()
+_TARGETS_KEY = pytest.StashKey["list[Target]"]()
+_DOCUMENT_KEY = pytest.StashKey["tuple[dict[str, Any], list[Path]]"]()
+_MARKER = (
+    "llm(provider, model, tier, target): a pytest-llmbench measurement; select with "
+    "-m \"llm(provider='zai')\""
+)
+
+
+def is_worker(config: pytest.Config) -> bool:
+    """True inside a pytest-xdist worker (which measures but never writes results)."""
+    return hasattr(config, "workerinput")
+
+
+def is_xdist_controller(config: pytest.Config) -> bool:
+    numprocesses = getattr(config.option, "numprocesses", None)
+    return bool(numprocesses) and not is_worker(config)
+
+
+def configure(config: pytest.Config) -> None:
+    """``pytest_configure``: settings (bad options → usage error), marker, lazy session state."""
+    config.addinivalue_line("markers", _MARKER)
+    settings = Settings.from_pytest_config(config)
+    bench = BenchSession(settings)
+    config.stash[BENCH_KEY] = bench
+    config.stash[_STARTED_KEY] = _dt.datetime.now(_dt.timezone.utc)
+    from . import fixtures
+
+    config.pluginmanager.register(fixtures, "llmbench-fixtures")
+    # Validate early when the config was named explicitly, or when an xdist controller (which
+    # collects nothing itself) would otherwise leave a bad file to its workers to discover.
+    if settings.config_explicit or (is_xdist_controller(config) and settings.config_path.exists()):
+        try:
+            bench.config()
+        except ConfigError as exc:
+            raise pytest.UsageError(str(exc)) from None
+
+
+def _targets(config: pytest.Config, bench: BenchSession) -> list[Target]:
+    if _TARGETS_KEY not in config.stash:
+        targets = select_targets(bench.config(), bench.settings)
+        settings = bench.settings
+        if not targets and (settings.providers or settings.model_filter):
+            names = ", ".join(
+                f"{p.name}/{m.id}" for p in bench.config().providers for m in p.models
+            )
+            raise ConfigError(
+                bench.config().path,
+                "",
+                f"--llm-provider/--llm-model selected no model (have: {names})",
+            )
+        config.stash[_TARGETS_KEY] = targets
+    return config.stash[_TARGETS_KEY]
+
+
+def generate_tests(metafunc: pytest.Metafunc) -> None:
+    """``pytest_generate_tests``: targets × tiers × runs for tests that use ``llm_case``."""
+    if "llm_case" not in metafunc.fixturenames:
+        return
+    bench = metafunc.config.stash[BENCH_KEY]
+    bench.active = True
+    try:
+        targets = _targets(metafunc.config, bench)
+        config = bench.config()
+    except ConfigError as exc:
+        bench.usage_error = bench.usage_error or exc
+        return
+    tiers: tuple[int | None, ...] = (None,)
+    if "llm_tier" in metafunc.fixturenames:
+        tiers = bench.settings.context_tiers or config.defaults.context_tiers
+    cases = build_cases(targets, tiers, bench.settings.runs, bench.max_tokens())
+    metafunc.parametrize("llm_case", [_param(case) for case in cases], indirect=True)
+
+
+def _param(case: Case) -> Any:
+    target = case.target
+    marks = [
+        pytest.mark.llm(
+            provider=target.provider.name, model=target.model.id, tier=case.tier, target=target.key
+        )
+    ]
+    if case.skip_reason:
+        marks.append(pytest.mark.skip(reason=case.skip_reason))
+    return pytest.param(case, id=case.id, marks=marks)
+
+
+def check_collection(config: pytest.Config) -> None:
+    """``pytest_collection_modifyitems``: a bad config stops the session before any request."""
+    bench = config.stash.get(BENCH_KEY, None)
+    if bench is not None and bench.usage_error is not None:
+        raise pytest.UsageError(str(bench.usage_error))
+
+
+def attach_payload(item: pytest.Item, report: pytest.TestReport) -> None:
+    """``pytest_runtest_makereport``: put the test's records on its report (xdist carries it)."""
+    callspec = getattr(item, "callspec", None)
+    case = callspec.params.get("llm_case") if callspec is not None else None
+    if not isinstance(case, Case):
+        return
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        from .recorder import sample_records
+
+        samples = item.stash.get(RECORDS_KEY, [])
+        report.llmbench = {  # type: ignore[attr-defined]
+            "case": case.describe(),
+            "records": sample_records(case.describe(), samples),
+        }
+
+
+def _recorder(config: pytest.Config) -> Any:
+    recorder = config.stash.get(RECORDER_KEY, None)
+    if recorder is None:
+        from .recorder import Recorder
+
+        settings = config.stash[BENCH_KEY].settings
+        started = config.stash[_STARTED_KEY]
+        stamp = started.strftime("%Y%m%d-%H%M%S")
+        results_dir = settings.results_dir if settings.save else None
+        if results_dir is not None:
+            suffix = 1
+            base = stamp
+            while (results_dir / f"{stamp}.jsonl").exists():
+                suffix += 1
+                stamp = f"{base}-{suffix}"
+        recorder = Recorder(stamp, results_dir)
+        config.stash[RECORDER_KEY] = recorder
+    return recorder
+
+
+def log_report(config: pytest.Config, report: pytest.TestReport) -> None:
+    """``pytest_runtest_logreport``: record and flush the test's results (controller only)."""
+    payload = getattr(report, "llmbench", None)
+    if payload is None or is_worker(config):
+        return
+    recorder = _recorder(config)
+    before = len(recorder.records)
+    recorder.add_report(report.nodeid, report, payload)
+    if config.stash[BENCH_KEY].settings.verbose:
+        terminal = config.pluginmanager.get_plugin("terminalreporter")
+        for record in recorder.records[before:]:
+            if terminal is not None and record.get("ok"):
+                terminal.write_line(
+                    f"  {record['target']} tier={record.get('tier')} run={record.get('run')}: "
+                    f"TTFT {record.get('ttft_ms') or 0:.1f} ms, "
+                    f"{record.get('decode_tps') or 0:.1f} tok/s, "
+                    f"{record.get('output_tokens')} tokens ({record.get('token_source')})"
+                )
+
+
+def _git_commit(rootdir: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=rootdir,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
+
+
+def _version(name: str) -> str | None:
+    try:
+        return importlib_metadata.version(name)
+    except importlib_metadata.PackageNotFoundError:
+        return None
+
+
+def _metadata(config: pytest.Config, bench: BenchSession) -> dict[str, Any]:
+    started = config.stash[_STARTED_KEY]
+    ended = _dt.datetime.now(_dt.timezone.utc)
+    settings = bench.settings
+    try:
+        config_data: dict[str, Any] | None = bench.config().redacted()
+    except ConfigError:
+        config_data = None
+    return {
+        "started": started.isoformat(),
+        "ended": ended.isoformat(),
+        "duration_s": (ended - started).total_seconds(),
+        "command": " ".join(["pytest", *config.invocation_params.args]),
+        "cwd": str(config.invocation_params.dir),
+        "git_commit": _git_commit(settings.rootdir),
+        "platform": {
+            "system": platform.platform(),
+            "machine": platform.machine(),
+            "python": sys.version.split()[0],
+            "cpus": os.cpu_count(),
+        },
+        "versions": {
+            name: _version(name)
+            for name in (
+                "pytest-llmbench",
+                "pytest",
+                "aiohttp",
+                "litellm",
+                "tiktoken",
+                "pytest-xdist",
+            )
+        },
+        "settings": {
+            "runs": settings.runs,
+            "providers": list(settings.providers),
+            "model_filter": settings.model_filter,
+            "context_tiers": list(settings.context_tiers or ()) or None,
+            "max_tokens": settings.max_tokens,
+            "temperature": settings.temperature,
+            "timeout_s": settings.timeout_s,
+        },
+        "config": config_data,
+    }
+
+
+def finish_session(config: pytest.Config) -> None:
+    """``pytest_sessionfinish``: write the results file, then release servers and connections."""
+    bench = config.stash.get(BENCH_KEY, None)
+    if bench is None:
+        return
+    try:
+        recorder = config.stash.get(RECORDER_KEY, None)
+        if recorder is not None and not is_worker(config):
+            metadata = _metadata(config, bench)
+            path = recorder.finish(metadata)
+            written = [p for p in (path, recorder.jsonl_path) if p is not None]
+            config.stash[_DOCUMENT_KEY] = (recorder.document(metadata), written)
+    finally:
+        bench.close()
+
+
+def summary(config: pytest.Config, terminal: pytest.TerminalReporter) -> None:
+    """``pytest_terminal_summary``: the aggregates table and where the results went."""
+    if _DOCUMENT_KEY not in config.stash:
+        return
+    from .terminal import write_summary
+
+    document, written = config.stash[_DOCUMENT_KEY]
+    write_summary(terminal, document, written)

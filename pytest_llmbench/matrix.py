@@ -1,0 +1,185 @@
+"""The test matrix: targets × context tiers × runs, as plain data with stable, -k friendly ids."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from .config import BenchConfig, ModelSpec, ProviderSpec
+from .options import Settings
+
+__all__ = [
+    "Case",
+    "Secret",
+    "Target",
+    "build_cases",
+    "headroom_reason",
+    "safe_id",
+    "select_targets",
+]
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
+
+
+def safe_id(text: str) -> str:
+    """Make ``text`` safe inside a pytest id and a ``-k`` expression (``/``, spaces → ``_``)."""
+    return _UNSAFE.sub("_", text.strip()).strip("_") or "_"
+
+
+class Secret:
+    """An API key that never shows itself in a repr, a log or a JSON dump."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('***')"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class Target:
+    """One model at one provider, with what a client needs to reach it."""
+
+    provider: ProviderSpec
+    model: ModelSpec
+    api_key: Secret | None = field(default=None, repr=False, compare=False)
+    skip_reason: str | None = None
+    timeout_s: float = 120.0
+
+    @property
+    def key(self) -> str:
+        """``provider/model-id``: how results name the target."""
+        return f"{self.provider.name}/{self.model.id}"
+
+    @property
+    def id(self) -> str:
+        return f"{safe_id(self.provider.name)}-{safe_id(self.model.display_name)}"
+
+    @property
+    def simulated(self) -> bool:
+        return self.provider.simulated
+
+    def describe(self) -> dict[str, Any]:
+        """Plain data for results: names only, never the key."""
+        return {
+            "target": self.key,
+            "provider": self.provider.name,
+            "model": self.model.id,
+            "display_name": self.model.display_name,
+            "client": self.provider.client,
+            "simulated": self.simulated,
+        }
+
+
+@dataclass(frozen=True)
+class Case:
+    """One parametrization: a target, a context tier (``None`` when the test has none), a run."""
+
+    target: Target
+    tier: int | None
+    run: int
+    skip_reason: str | None = None
+
+    @property
+    def id(self) -> str:
+        parts = [self.target.id]
+        if self.tier is not None:
+            parts.append(f"ctx{self.tier}")
+        parts.append(f"run{self.run}")
+        return "-".join(parts)
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.target.describe(), "tier": self.tier, "run": self.run}
+
+
+def _env_file(config_path: Path) -> Mapping[str, str | None]:
+    dotenv = config_path.parent / ".env"
+    if not dotenv.is_file():
+        return {}
+    from dotenv import dotenv_values
+
+    return dotenv_values(dotenv)
+
+
+def _reachable(api_base: str, timeout: float = 0.3) -> bool:
+    parts = urlsplit(api_base)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname or "localhost", port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def _skip_reason(provider: ProviderSpec, key: str | None, config_path: Path) -> str | None:
+    if provider.api_key_env and not key:
+        return f"{provider.api_key_env} is not set (environment, or .env beside {config_path.name})"
+    if provider.optional and provider.api_base and not _reachable(provider.api_base):
+        return f"no server answering at {provider.api_base} (start it, or deselect {provider.name})"
+    return None
+
+
+def select_targets(config: BenchConfig, settings: Settings) -> list[Target]:
+    """Targets after ``--llm-provider`` / ``--llm-model``, with keys resolved and skips decided."""
+    env_file = _env_file(config.path)
+    wanted = {name.lower() for name in settings.providers}
+    needle = (settings.model_filter or "").lower()
+    targets: list[Target] = []
+    for provider in config.providers:
+        if wanted and provider.name.lower() not in wanted:
+            continue
+        models = [
+            m for m in provider.models if needle in m.id.lower() or needle in m.display_name.lower()
+        ]
+        if not models:
+            continue
+        key = None
+        if provider.api_key_env:
+            key = os.environ.get(provider.api_key_env) or env_file.get(provider.api_key_env)
+        reason = _skip_reason(provider, key, config.path)
+        timeout = settings.timeout_s or provider.timeout_s or config.defaults.timeout_s
+        for model in models:
+            targets.append(Target(provider, model, Secret(key) if key else None, reason, timeout))
+    return targets
+
+
+def headroom_reason(target: Target, tier: int, max_tokens: int) -> str | None:
+    """Why ``tier`` does not fit the model's context window, or ``None`` when it does."""
+    window = target.model.context_window
+    if window is None:
+        return None
+    headroom = window - max_tokens - 100
+    if tier > headroom:
+        return (
+            f"tier {tier} exceeds {target.model.display_name}'s headroom {headroom} "
+            f"(context_window {window} - max_tokens {max_tokens} - 100)"
+        )
+    return None
+
+
+def build_cases(
+    targets: Iterable[Target], tiers: Iterable[int | None], runs: int, max_tokens: int
+) -> list[Case]:
+    """Target-major order: every tier and run of one target, then the next target."""
+    tier_list = list(tiers)
+    cases: list[Case] = []
+    for target in targets:
+        for tier in tier_list:
+            reason = target.skip_reason
+            if reason is None and tier is not None:
+                reason = headroom_reason(target, tier, max_tokens)
+            cases.extend(Case(target, tier, run, reason) for run in range(1, runs + 1))
+    return cases

@@ -1,0 +1,225 @@
+"""Command-line options and ini keys, merged once into a frozen :class:`Settings`.
+
+Every ``--llm-*`` option has an ini twin in ``[tool.pytest.ini_options]`` (``llm_runs = 3``); the
+command line wins. Bad values are pytest usage errors (exit 4) that name the option.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+__all__ = ["Settings", "add_options"]
+
+T = TypeVar("T")
+
+# (option name, ini name, help, ini type, argparse extras)
+_OPTIONS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
+    (
+        "--llm-config",
+        "llm_config",
+        "path of the benchmark config.yaml (default: config.yaml in the rootdir)",
+        "string",
+        {"metavar": "PATH"},
+    ),
+    (
+        "--llm-runs",
+        "llm_runs",
+        "measured runs per target and context tier (default 1)",
+        "string",
+        {"metavar": "N"},
+    ),
+    (
+        "--llm-provider",
+        "llm_provider",
+        "only these providers (comma-separated names)",
+        "string",
+        {"metavar": "NAMES"},
+    ),
+    (
+        "--llm-model",
+        "llm_model",
+        "only models whose id or display name contains this text (case-insensitive)",
+        "string",
+        {"metavar": "TEXT"},
+    ),
+    (
+        "--llm-context-tiers",
+        "llm_context_tiers",
+        "context tiers in prompt tokens, e.g. 0,5000,50000 "
+        "(default: the config's defaults.context_tiers)",
+        "string",
+        {"metavar": "LIST"},
+    ),
+    (
+        "--llm-max-tokens",
+        "llm_max_tokens",
+        "max output tokens per request (overrides the config)",
+        "string",
+        {"metavar": "N"},
+    ),
+    (
+        "--llm-temperature",
+        "llm_temperature",
+        "sampling temperature (overrides the config)",
+        "string",
+        {"metavar": "T"},
+    ),
+    (
+        "--llm-timeout",
+        "llm_timeout",
+        "seconds without data from the server before a request fails (overrides the config)",
+        "string",
+        {"metavar": "SECONDS"},
+    ),
+    (
+        "--llm-results-dir",
+        "llm_results_dir",
+        "where results are written (default: results/ in the rootdir)",
+        "string",
+        {"metavar": "DIR"},
+    ),
+    (
+        "--llm-no-save",
+        "llm_no_save",
+        "write no result files",
+        "bool",
+        {"action": "store_true", "default": None},
+    ),
+    (
+        "--llm-verbose",
+        "llm_verbose",
+        "print every measured request and LiteLLM's debug log",
+        "bool",
+        {"action": "store_true", "default": None},
+    ),
+)
+
+
+def add_options(parser: pytest.Parser) -> None:
+    """Register the ``--llm-*`` options and their ini keys (``pytest_addoption``)."""
+    group = parser.getgroup("llmbench", "LLM benchmarks (pytest-llmbench)")
+    for flag, ini, help_text, ini_type, extra in _OPTIONS:
+        group.addoption(flag, dest=ini, help=help_text, **extra)
+        parser.addini(ini, help=help_text, type=ini_type, default=None)  # type: ignore[arg-type]
+
+
+def _raw(config: pytest.Config, name: str) -> Any:
+    value = config.getoption(name)
+    if value is None:
+        value = config.getini(name)
+    return None if value in (None, "") else value
+
+
+def _parse(config: pytest.Config, name: str, convert: Callable[[str], T], what: str) -> T | None:
+    value = _raw(config, name)
+    if value is None:
+        return None
+    try:
+        return convert(str(value).strip())
+    except ValueError:
+        flag = "--" + name.replace("_", "-")
+        raise pytest.UsageError(f"{flag} / ini {name}: expected {what}, got {value!r}") from None
+
+
+def _positive_int(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise ValueError(text)
+    return number
+
+
+def _non_negative_float(text: str) -> float:
+    number = float(text)
+    if not number >= 0:
+        raise ValueError(text)
+    return number
+
+
+def _positive_float(text: str) -> float:
+    number = float(text)
+    if not number > 0:
+        raise ValueError(text)
+    return number
+
+
+def _tiers(text: str) -> tuple[int, ...]:
+    tiers = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    if not tiers or any(tier < 0 for tier in tiers):
+        raise ValueError(text)
+    return tuple(dict.fromkeys(tiers))
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not names:
+        raise ValueError(text)
+    return names
+
+
+def _path(config: pytest.Config, name: str, default: str) -> tuple[Path, bool]:
+    """A path option: relative to the invocation directory on the command line, to the rootdir
+    (where the ini file lives) in ini, and ``default`` under the rootdir otherwise."""
+    rootdir = Path(config.rootpath)
+    value = config.getoption(name)
+    if value not in (None, ""):
+        return (Path(config.invocation_params.dir) / str(value)).resolve(), True
+    value = config.getini(name)
+    if value not in (None, ""):
+        return (rootdir / str(value)).resolve(), True
+    return (rootdir / default).resolve(), False
+
+
+def _flag(config: pytest.Config, name: str) -> bool:
+    value = _raw(config, name)
+    if isinstance(value, str):
+        return value.strip().lower() in {"1", "true", "yes", "on"}
+    return bool(value)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The session's ``--llm-*`` settings, from the command line, else ini, else defaults."""
+
+    rootdir: Path
+    config_path: Path
+    config_explicit: bool
+    runs: int = 1
+    providers: tuple[str, ...] = ()
+    model_filter: str | None = None
+    context_tiers: tuple[int, ...] | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    timeout_s: float | None = None
+    results_dir: Path = dataclasses.field(default=Path("results"))
+    save: bool = True
+    verbose: bool = False
+
+    @classmethod
+    def from_pytest_config(cls, config: pytest.Config) -> Settings:
+        """Build the settings once; raises :class:`pytest.UsageError` naming a bad option."""
+        config_path, config_explicit = _path(config, "llm_config", "config.yaml")
+        model = _raw(config, "llm_model")
+        return cls(
+            rootdir=Path(config.rootpath),
+            config_path=config_path,
+            config_explicit=config_explicit,
+            runs=_parse(config, "llm_runs", _positive_int, "a whole number >= 1") or 1,
+            providers=_parse(config, "llm_provider", _names, "comma-separated provider names")
+            or (),
+            model_filter=str(model).strip() if model is not None else None,
+            context_tiers=_parse(
+                config, "llm_context_tiers", _tiers, "comma-separated token counts >= 0"
+            ),
+            max_tokens=_parse(config, "llm_max_tokens", _positive_int, "a whole number >= 1"),
+            temperature=_parse(config, "llm_temperature", _non_negative_float, "a number >= 0"),
+            timeout_s=_parse(config, "llm_timeout", _positive_float, "a number of seconds > 0"),
+            results_dir=_path(config, "llm_results_dir", "results")[0],
+            save=not _flag(config, "llm_no_save"),
+            verbose=_flag(config, "llm_verbose"),
+        )

@@ -1,0 +1,192 @@
+"""The session's measuring machinery: a dedicated event loop, clients per target, managed servers.
+
+Measurement runs on an event loop of its own, in a thread that lives for the whole session. Tests
+await it through :func:`asyncio.wrap_future`, so it does not matter which loop (or loop scope)
+pytest-asyncio gives the test: connections stay pooled and warm from one test to the next, and
+the loop that stamps arrivals does nothing else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .clients.base import ChatRequest, ProviderError, StreamClient
+from .config import BenchConfig, ConfigError, load_config
+from .matrix import Target
+from .options import Settings
+
+if TYPE_CHECKING:
+    from .server.process import SimServer
+
+__all__ = ["BenchSession", "MeasureLoop"]
+
+T = TypeVar("T")
+WARMUP_MAX_TOKENS = 4
+
+
+class MeasureLoop:
+    """An asyncio loop running in a daemon thread for the session."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self.loop.run_forever, name="llmbench-measure", daemon=True
+        )
+        self._thread.start()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    def run(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        return self.submit(coro).result(timeout)
+
+    def close(self) -> None:
+        if self.loop.is_closed():
+            return
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(timeout=5)
+        if not self._thread.is_alive():
+            self.loop.close()
+
+
+@dataclass
+class BenchSession:
+    """Per pytest process: settings, the config (loaded on first use) and live resources."""
+
+    settings: Settings
+    active: bool = False
+    usage_error: ConfigError | None = None
+    _config: BenchConfig | None = None
+    _config_error: ConfigError | None = None
+    _loop: MeasureLoop | None = None
+    _clients: dict[str, StreamClient] = field(default_factory=dict)
+    _sims: dict[str, SimServer] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # -- config ------------------------------------------------------------------------------
+    def config(self) -> BenchConfig:
+        """The validated config; raises :class:`ConfigError` (cached) when it is bad."""
+        if self._config is None and self._config_error is None:
+            try:
+                self._config = load_config(self.settings.config_path)
+                _check_simulator_settings(self._config)
+            except ConfigError as exc:
+                self._config_error = exc
+        if self._config_error is not None:
+            raise self._config_error
+        assert self._config is not None
+        return self._config
+
+    @property
+    def config_error(self) -> ConfigError | None:
+        return self._config_error
+
+    def max_tokens(self) -> int:
+        return self.settings.max_tokens or self.config().defaults.max_tokens
+
+    def request_params(self, target: Target, extra: Mapping[str, Any]) -> dict[str, Any]:
+        """Defaults, then provider, model and call parameters; ``None`` removes a key."""
+        defaults = self.config().defaults
+        params: dict[str, Any] = {target.provider.max_tokens_field: self.max_tokens()}
+        if not target.model.skip_temperature:
+            params["temperature"] = (
+                self.settings.temperature
+                if self.settings.temperature is not None
+                else defaults.temperature
+            )
+        for layer in (target.provider.params, target.model.params, extra):
+            params.update(layer)
+        if target.model.skip_temperature:
+            params.pop("temperature", None)
+        return params
+
+    # -- resources ---------------------------------------------------------------------------
+    @property
+    def loop(self) -> MeasureLoop:
+        with self._lock:
+            if self._loop is None:
+                self._loop = MeasureLoop()
+            return self._loop
+
+    def sim_for(self, target: Target) -> SimServer | None:
+        """The built-in server behind a simulated target, started on first need."""
+        if not target.simulated:
+            return None
+        with self._lock:
+            sim = self._sims.get(target.provider.name)
+            if sim is None:
+                from .server.process import SimServer
+
+                profiles = {m.id: dict(m.sim or {}) for m in target.provider.models}
+                sim = SimServer.start(profiles=profiles)
+                self._sims[target.provider.name] = sim
+            return sim
+
+    def api_base(self, target: Target) -> str | None:
+        sim = self.sim_for(target)
+        return sim.base_url + "/v1" if sim is not None else target.provider.api_base
+
+    def _make_client(self, target: Target, api_base: str | None) -> StreamClient:
+        key = target.api_key.reveal() if target.api_key else None
+        if target.provider.client == "litellm":
+            from .clients.litellm_client import LiteLLMClient
+
+            model = target.provider.model_prefix + target.model.id
+            return LiteLLMClient(model, api_base, key, target.timeout_s, self.settings.verbose)
+        from .clients.lean import LeanClient
+
+        assert api_base is not None
+        return LeanClient(api_base, target.model.id, key, target.timeout_s)
+
+    async def client(self, target: Target, api_base: str | None) -> StreamClient:
+        """The target's client, created on the measuring loop and warmed up once (untimed)."""
+        client = self._clients.get(target.key)
+        if client is None:
+            client = self._make_client(target, api_base)
+            self._clients[target.key] = client
+            params = self.request_params(target, {})
+            params[target.provider.max_tokens_field] = WARMUP_MAX_TOKENS
+            warmup = ChatRequest([{"role": "user", "content": "Say OK."}], params)
+            with contextlib.suppress(ProviderError):  # the measured request reports it
+                await client.stream(warmup)
+        return client
+
+    def close(self) -> None:
+        if self._loop is not None:
+            clients = list(self._clients.values())
+
+            async def _close_all() -> None:
+                for client in clients:
+                    await client.aclose()
+
+            with contextlib.suppress(Exception):  # closing must never fail the session
+                self._loop.run(_close_all(), timeout=10)
+            self._loop.close()
+            self._loop = None
+        self._clients.clear()
+        for sim in self._sims.values():
+            sim.stop()
+        self._sims.clear()
+
+
+def _check_simulator_settings(config: BenchConfig) -> None:
+    """Validate ``sim:`` blocks at load time, so a typo is a usage error, not a failed test."""
+    simulated = [p for p in config.providers if p.simulated]
+    if not simulated:
+        return
+    from .server.profile import SimProfile
+
+    for provider in simulated:
+        for index, model in enumerate(provider.models):
+            try:
+                SimProfile.from_mapping(model.sim or {})
+            except ValueError as exc:
+                raise ConfigError(
+                    config.path, f"providers.{provider.name}.models[{index}].sim", str(exc)
+                ) from None

@@ -1,0 +1,105 @@
+"""What the terminal shows at the end: the aggregates table, calibration, and the files written."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["aggregates_rows", "format_table", "write_summary"]
+
+_COLUMNS = (
+    "target",
+    "tier",
+    "n",
+    "TTFT p50 ms",
+    "decode tok/s p50",
+    "TPOT p50 ms",
+    "out tok p50",
+    "errors",
+)
+
+
+def _fmt(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _median(aggregate: Mapping[str, Any], name: str) -> Any:
+    return aggregate["metrics"].get(name, {}).get("median")
+
+
+def aggregates_rows(aggregates: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
+    """One row per target × tier that made requests, as display strings."""
+    rows: list[tuple[str, ...]] = []
+    for agg in aggregates:
+        if not agg["requests"]:
+            continue
+        label = agg["target"] + (" (simulated)" if agg.get("simulated") else "")
+        rows.append(
+            (
+                label,
+                _fmt(agg["tier"]) if agg["tier"] is not None else "—",
+                str(agg["metrics"]["ttft_ms"].get("n", 0)),
+                _fmt(_median(agg, "ttft_ms")),
+                _fmt(_median(agg, "decode_tps")),
+                _fmt(_median(agg, "tpot_ms"), 2),
+                _fmt(_median(agg, "output_tokens"), 0),
+                str(agg["errors"]),
+            )
+        )
+    return rows
+
+
+def format_table(rows: Sequence[Sequence[str]], header: Sequence[str] = _COLUMNS) -> list[str]:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        first = str(cells[0]).ljust(widths[0])
+        rest = (str(c).rjust(w) for c, w in zip(cells[1:], widths[1:], strict=True))
+        return "  ".join([first, *rest])
+
+    return [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
+
+
+def write_summary(
+    terminal: pytest.TerminalReporter,
+    document: Mapping[str, Any],
+    written: Sequence[Path],
+) -> None:
+    """The ``llmbench`` section of the terminal summary."""
+    terminal.section("llmbench", sep="=", bold=True)
+    rows = aggregates_rows(document["aggregates"])
+    if rows:
+        for text in format_table(rows):
+            terminal.write_line(text)
+    else:
+        terminal.write_line("no requests were measured")
+    skipped = sorted(
+        {
+            r["target"]: r.get("reason")
+            for r in document["records"]
+            if r.get("status") == "skipped" and r.get("target")
+        }.items()
+    )
+    for target, reason in skipped:
+        terminal.write_line(f"skipped {target}: {reason}")
+    calib = document.get("calibration")
+    if calib:
+        ttft, tpot = calib["ttft_error_ms"], calib["tpot_error_pct"]
+        tpot_text = (
+            f"; TPOT error mean {tpot['mean']:+.2f} % (max |{calib['tpot_abs_max_pct']:.2f}| %)"
+            if tpot.get("n")
+            else ""
+        )
+        terminal.write_line(
+            f"calibration against the built-in server (n={ttft['n']}): TTFT error mean "
+            f"{ttft['mean']:+.3f} ms (max |{calib['ttft_abs_max_ms']:.3f}| ms){tpot_text}"
+        )
+    for path in written:
+        terminal.write_line(f"results: {path}")

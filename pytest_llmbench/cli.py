@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    namespace, rest = _parser().parse_known_args(args[:1])
+    namespace, _ = _parser().parse_known_args(args[:1])
     if namespace.command == "serve-sim":
         from .server.cli import main as serve_main
 

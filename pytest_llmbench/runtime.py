@@ -130,7 +130,13 @@ class BenchSession:
 
     def api_base(self, target: Target) -> str | None:
         sim = self.sim_for(target)
-        return sim.base_url + "/v1" if sim is not None else target.provider.api_base
+        if sim is None:
+            return target.provider.api_base
+        # LiteLLM appends /v1/messages (Anthropic) and /models/... (Gemini) to the base itself.
+        native = target.provider.client == "litellm" and target.provider.model_prefix.rstrip(
+            "/"
+        ) in {"anthropic", "gemini"}
+        return sim.base_url if native else sim.base_url + "/v1"
 
     def _make_client(self, target: Target, api_base: str | None) -> StreamClient:
         key = target.api_key.reveal() if target.api_key else None

@@ -61,14 +61,15 @@ def _group_key(record: Mapping[str, Any]) -> tuple[str, int | None]:
 
 
 def aggregate(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One aggregate per target × tier, over requests that succeeded, in first-seen order."""
+    """One aggregate per target × tier, over requests that succeeded, sorted by target and tier
+    (so a pytest-xdist run, whose results arrive in any order, reads the same)."""
     groups: dict[tuple[str, int | None], list[Mapping[str, Any]]] = {}
     for record in records:
         if record.get("target") is None:
             continue
         groups.setdefault(_group_key(record), []).append(record)
     out = []
-    for (target, tier), members in groups.items():
+    for (target, tier), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
         measured = [r for r in members if r.get("ok")]
         first = members[0]
         out.append(

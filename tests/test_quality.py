@@ -24,18 +24,24 @@ def _tool(name: str) -> str:
 @pytest.mark.parametrize(
     "args",
     [
-        pytest.param(["ruff", "check", "pytest_llmbench", "tests", "benchmarks"], id="ruff-check"),
+        pytest.param(
+            ["ruff", "check", "pytest_llmbench", "tests", "benchmarks", "perf"], id="ruff-check"
+        ),
         pytest.param(["ruff", "format", "--check", "pytest_llmbench"], id="ruff-format"),
         pytest.param(["mypy"], id="mypy-strict"),
     ],
 )
 def test_static_check(args):
-    result = subprocess.run([_tool(args[0]), *args[1:]], cwd=REPO, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [_tool(args[0]), *args[1:]], cwd=REPO, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_no_module_is_past_about_400_lines():
-    long = {p.relative_to(REPO).as_posix(): n for p in (REPO / "pytest_llmbench").rglob("*.py")
-            if (n := len(p.read_text().splitlines())) > 420}
+    long = {
+        p.relative_to(REPO).as_posix(): n
+        for p in (REPO / "pytest_llmbench").rglob("*.py")
+        if (n := len(p.read_text().splitlines())) > 420
+    }
     assert not long, long

@@ -11,8 +11,14 @@ import yaml
 THROUGHPUT = (Path(__file__).resolve().parents[2] / "benchmarks" / "test_throughput.py").read_text()
 
 
-def sim_config(models: dict[str, dict], *, tiers=(0,), max_tokens=256, extra_providers=None,
-               provider_extra=None) -> str:
+def sim_config(
+    models: dict[str, dict],
+    *,
+    tiers=(0,),
+    max_tokens=256,
+    extra_providers=None,
+    provider_extra=None,
+) -> str:
     """A config.yaml with one simulated provider whose models have the given sim settings."""
     provider = {
         "managed": "simulator",
@@ -20,8 +26,12 @@ def sim_config(models: dict[str, dict], *, tiers=(0,), max_tokens=256, extra_pro
         **(provider_extra or {}),
     }
     document = {
-        "defaults": {"max_tokens": max_tokens, "context_tiers": list(tiers), "timeout_s": 10,
-                     "prompt": "Explain streaming."},
+        "defaults": {
+            "max_tokens": max_tokens,
+            "context_tiers": list(tiers),
+            "timeout_s": 10,
+            "prompt": "Explain streaming.",
+        },
         "providers": {"embedded": provider, **(extra_providers or {})},
     }
     return yaml.safe_dump(document, sort_keys=False)

@@ -18,8 +18,10 @@ TPOT_TOLERANCE = 0.02
     [
         pytest.param({"ttft_ms": 60, "itl_ms": 8, "jitter_ms": 2, "output_tokens": 60}, id="8ms"),
         pytest.param({"ttft_ms": 30, "itl_ms": 1, "output_tokens": 400}, id="1000tok_s"),
-        pytest.param({"ttft_ms": 30, "itl_ms": 4, "tokens_per_event": 3, "output_tokens": 90},
-                     id="3_per_event"),
+        pytest.param(
+            {"ttft_ms": 30, "itl_ms": 4, "tokens_per_event": 3, "output_tokens": 90},
+            id="3_per_event",
+        ),
     ],
 )
 def test_measured_matches_server_truth(bench, sim):
@@ -45,8 +47,8 @@ def test_prefill_cost_makes_ttft_grow_with_the_tier(bench):
     bench.setup(sim_config({"sim-a": sim}, tiers=(0, 4000)))
     assert bench.run().ret == 0
     by_tier = {r["tier"]: r for r in bench.results()["records"]}
-    # 4000 prompt tokens × 20 µs = 80 ms more; the truth says how much the server really added.
+    # 4000 prompt tokens × 20 µs = 80 ms more; the server log says how much it really added.
     grown = by_tier[4000]["ttft_ms"] - by_tier[0]["ttft_ms"]
-    truth_grown = by_tier[4000]["truth"]["ttft_ms"] - by_tier[0]["truth"]["ttft_ms"]
+    truth_grown = by_tier[4000]["truth"]["server_ttft_ms"] - by_tier[0]["truth"]["server_ttft_ms"]
     assert abs(grown - truth_grown) < 2 * TTFT_TOLERANCE_MS
     assert by_tier[4000]["prompt_tokens"] == pytest.approx(4000, rel=0.02)

@@ -47,20 +47,38 @@ def test_client_defaults_follow_the_model_prefix(tmp_path):
     ("text", "key", "problem"),
     [
         ("providers: {}", "providers", "at least one provider"),
-        ("defaults: {max_tokens: 0}\nproviders: {a: {api_base: x, models: [{id: m}]}}",
-         "defaults.max_tokens", ">= 1"),
-        ("defaults: {context_tiers: [0, -5]}\nproviders: {a: {api_base: x, models: [{id: m}]}}",
-         "defaults.context_tiers[1]", ">= 0"),
-        ("providers: {a: {api_base: x, models: [{display_name: m}]}}", "providers.a.models[0].id",
-         "missing required key"),
+        (
+            "defaults: {max_tokens: 0}\nproviders: {a: {api_base: x, models: [{id: m}]}}",
+            "defaults.max_tokens",
+            ">= 1",
+        ),
+        (
+            "defaults: {context_tiers: [0, -5]}\nproviders: {a: {api_base: x, models: [{id: m}]}}",
+            "defaults.context_tiers[1]",
+            ">= 0",
+        ),
+        (
+            "providers: {a: {api_base: x, models: [{display_name: m}]}}",
+            "providers.a.models[0].id",
+            "missing required key",
+        ),
         ("providers: {a: {api_base: x, moddels: []}}", "providers.a.moddels", "unknown key"),
         ("providers: {a: {models: [{id: m}]}}", "providers.a.api_base", "required"),
-        ("providers: {a: {api_base: x, client: fast, models: [{id: m}]}}", "providers.a.client",
-         "'lean' or 'litellm'"),
-        ("providers: {a: {api_base: x, models: [{id: m, context_window: big}]}}",
-         "providers.a.models[0].context_window", "must be int"),
-        ("providers: {a: {api_base: x, models: [{id: m, sim: {itl_ms: 1}}]}}",
-         "providers.a.models[0].sim", "simulator"),
+        (
+            "providers: {a: {api_base: x, client: fast, models: [{id: m}]}}",
+            "providers.a.client",
+            "'lean' or 'litellm'",
+        ),
+        (
+            "providers: {a: {api_base: x, models: [{id: m, context_window: big}]}}",
+            "providers.a.models[0].context_window",
+            "must be int",
+        ),
+        (
+            "providers: {a: {api_base: x, models: [{id: m, sim: {itl_ms: 1}}]}}",
+            "providers.a.models[0].sim",
+            "simulator",
+        ),
     ],
 )
 def test_errors_name_file_key_and_problem(tmp_path, text, key, problem):

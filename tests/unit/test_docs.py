@@ -18,8 +18,11 @@ def test_metrics_doc_is_the_shared_contract():
 
 def test_ci_runs_exactly_the_readme_test_command():
     readme = (REPO / "README.md").read_text()
-    command = next(line for line in readme.splitlines()
-                   if line.startswith("python3 -m venv") and "pytest tests" in line)
+    command = next(
+        line
+        for line in readme.splitlines()
+        if line.startswith("python3 -m venv") and "pytest tests" in line
+    )
     assert command in (REPO / ".ci" / "run").read_text()
 
 

@@ -56,7 +56,11 @@ def test_without_usage_counts_with_tiktoken_and_names_the_source():
 
 def test_per_event_token_counts_unknown_gives_icl_not_itl():
     # 2 events carrying 5 tokens in all per usage: tiktoken per event cannot account for it.
-    deltas = [_at(10, content=" a b"), _at(20, content=" c"), _at(21, usage={"completion_tokens": 9})]
+    deltas = [
+        _at(10, content=" a b"),
+        _at(20, content=" c"),
+        _at(21, usage={"completion_tokens": 9}),
+    ]
     m = measure(_stream(deltas), count_tokens)
     assert m.itl_ms is None
     assert m.icl_ms == pytest.approx([10])
@@ -64,17 +68,25 @@ def test_per_event_token_counts_unknown_gives_icl_not_itl():
 
 
 def test_multi_token_events_divide_gap_by_tokens_in_later_event():
-    deltas = [_at(10, content=" one two"), _at(30, content=" three four"),
-              _at(31, usage={"completion_tokens": 4})]
+    deltas = [
+        _at(10, content=" one two"),
+        _at(30, content=" three four"),
+        _at(31, usage={"completion_tokens": 4}),
+    ]
     m = measure(_stream(deltas), count_tokens)
     assert m.itl_ms == pytest.approx([10])
 
 
 def test_reasoning_content_stream():
-    deltas = [_at(5, reasoning=" thinking"), _at(15, reasoning=" more"), _at(40, content=" Answer"),
-              _at(50, content=" done"),
-              _at(51, usage={"completion_tokens": 4,
-                              "completion_tokens_details": {"reasoning_tokens": 2}})]
+    deltas = [
+        _at(5, reasoning=" thinking"),
+        _at(15, reasoning=" more"),
+        _at(40, content=" Answer"),
+        _at(50, content=" done"),
+        _at(
+            51, usage={"completion_tokens": 4, "completion_tokens_details": {"reasoning_tokens": 2}}
+        ),
+    ]
     m = measure(_stream(deltas), count_tokens)
     assert m.ttft_ms == pytest.approx(5)
     assert m.ttfa_ms == pytest.approx(40)

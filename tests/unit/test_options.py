@@ -14,6 +14,7 @@ import pytest
     ],
 )
 def test_bad_option_is_usage_error(pytester, args, needle):
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
     pytester.makepyfile("def test_x(): pass")
     result = pytester.runpytest(*args)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
@@ -21,7 +22,10 @@ def test_bad_option_is_usage_error(pytester, args, needle):
 
 
 def test_ini_values_are_used_and_cli_wins(pytester):
-    pytester.makeini("[pytest]\nllm_runs = 3\nllm_context_tiers = 0,10\n")
+    pytester.makeini(
+        "[pytest]\nllm_runs = 3\nllm_context_tiers = 0,10\n"
+        "asyncio_default_fixture_loop_scope = function\n"
+    )
     pytester.makeconftest(
         """
 from pytest_llmbench.keys import BENCH_KEY

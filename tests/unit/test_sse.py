@@ -23,10 +23,12 @@ def test_events_split_across_pieces_take_the_completing_pieces_time():
 
 
 def test_comments_crlf_and_event_names():
-    body = b": keep-alive\r\n\r\nevent: message_start\r\ndata: {\"a\": 1}\r\n\r\ndata: [DONE]\r\n\r\n"
+    body = b': keep-alive\r\n\r\nevent: message_start\r\ndata: {"a": 1}\r\n\r\ndata: [DONE]\r\n\r\n'
     events = list(iter_events([(1, body[:20]), (2, body[20:])]))
-    assert [(name, data) for _, name, data in events] == [("message_start", '{"a": 1}'),
-                                                          (None, "[DONE]")]
+    assert [(name, data) for _, name, data in events] == [
+        ("message_start", '{"a": 1}'),
+        (None, "[DONE]"),
+    ]
 
 
 def test_crlf_split_between_pieces():

@@ -1,7 +1,8 @@
 """The Anthropic and Gemini wire formats, measured through LiteLLM against the built-in server.
 
 LiteLLM costs far more client CPU per event than the lean path (docs/performance.md), so its
-tolerances are wider and stated here: TTFT within 5 ms of the server's truth, TPOT within 5 %.
+tolerances are wider and stated here: TTFT within 5 ms of the server's truth, TPOT within 5 %
+(about 1.5 ms of TTFT error at p50 and 4 ms at p99 were measured at one stream).
 """
 
 import pytest

@@ -240,3 +240,26 @@ def test_runs_under_xdist(bench):
     assert len(document["records"]) == 4
     assert all(r["ok"] and r["truth"] for r in document["records"])
     result.stdout.fnmatch_lines(["*embedded/sim-a (simulated)*", "*embedded/sim-b (simulated)*"])
+
+
+WARMUP_TEST = """
+import pytest
+
+@pytest.mark.asyncio
+async def test_first(llm_stream, llm_target):
+    await llm_stream([{"role": "user", "content": "measured"}])
+    sim = llm_stream.bench.sim_for(llm_target)
+    requests = sim.requests()
+    assert len(requests) == 2, requests
+    warmup, measured = requests
+    assert warmup["max_tokens"] == 4 and measured["max_tokens"] == 256
+    assert warmup["done_ns"] <= measured["recv_ns"]
+"""
+
+
+def test_each_target_is_warmed_up_once_before_its_first_measured_request(bench):
+    bench.setup(sim_config({"sim-a": FAST}), tests={"test_warm": WARMUP_TEST})
+    result = bench.run("--llm-runs", "1")
+    assert result.ret == 0, result.stdout.str()
+    records = bench.results()["records"]
+    assert len(records) == 1  # the warm-up is not recorded

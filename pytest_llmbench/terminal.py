@@ -67,6 +67,14 @@ def format_table(rows: Sequence[Sequence[str]], header: Sequence[str] = _COLUMNS
     return [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
 
 
+def _shown(path: Path) -> Path:
+    """``path`` relative to the working directory when it lies below it."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
+
+
 def write_summary(
     terminal: pytest.TerminalReporter,
     document: Mapping[str, Any],
@@ -102,4 +110,4 @@ def write_summary(
             f"{ttft['mean']:+.3f} ms (max |{calib['ttft_abs_max_ms']:.3f}| ms){tpot_text}"
         )
     for path in written:
-        terminal.write_line(f"results: {path}")
+        terminal.write_line(f"results: {_shown(path)}")

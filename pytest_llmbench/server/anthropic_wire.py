@@ -6,12 +6,9 @@ closed by a ``signature_delta``) that comes before the ``text`` block.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from pytest_llmbench.server.plan import Plan
 from pytest_llmbench.server.wire import (
     MID_STREAM_ERROR,
-    BadRequest,
     Context,
     ErrorKind,
     ErrorReply,
@@ -19,6 +16,7 @@ from pytest_llmbench.server.wire import (
     WireFormat,
     content_texts,
     optional_limit,
+    read_turns,
     sse,
 )
 
@@ -81,18 +79,8 @@ class AnthropicWire(WireFormat):
     tags = False
 
     def parse(self, body: object, path_model: str | None, stream: bool | None) -> SimRequest:
-        if not isinstance(body, Mapping):
-            raise BadRequest("request body must be a JSON object")
-        messages = body.get("messages")
-        if not isinstance(messages, list):
-            raise BadRequest("messages: Field required")
-        texts = content_texts(body.get("system"))
-        turn = 0
-        for message in messages:
-            if not isinstance(message, Mapping):
-                raise BadRequest("messages: each message must be an object")
-            texts.extend(content_texts(message.get("content")))
-            turn += message.get("role") == "user"
+        body, texts, turn = read_turns(body, "messages", lambda m: content_texts(m.get("content")))
+        texts = content_texts(body.get("system")) + texts
         return SimRequest(
             model=str(body.get("model", "")),
             texts=tuple(texts),

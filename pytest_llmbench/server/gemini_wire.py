@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from pytest_llmbench.server.plan import Group, Plan
 from pytest_llmbench.server.wire import (
     MID_STREAM_ERROR,
-    BadRequest,
     Context,
     ErrorKind,
     ErrorReply,
@@ -20,6 +19,7 @@ from pytest_llmbench.server.wire import (
     WireFormat,
     content_texts,
     optional_limit,
+    read_turns,
     sse,
 )
 
@@ -51,18 +51,8 @@ class GeminiWire(WireFormat):
     tags = False
 
     def parse(self, body: object, path_model: str | None, stream: bool | None) -> SimRequest:
-        if not isinstance(body, Mapping):
-            raise BadRequest("request body must be a JSON object")
-        contents = body.get("contents")
-        if not isinstance(contents, list):
-            raise BadRequest("contents must be a list")
-        texts = _parts_texts(_either(body, "systemInstruction", "system_instruction"))
-        turn = 0
-        for content in contents:
-            if not isinstance(content, Mapping):
-                raise BadRequest("each content must be an object")
-            texts.extend(_parts_texts(content))
-            turn += content.get("role", "user") == "user"
+        body, texts, turn = read_turns(body, "contents", _parts_texts, default_role="user")
+        texts = _parts_texts(_either(body, "systemInstruction", "system_instruction")) + texts
         config = _either(body, "generationConfig", "generation_config")
         max_tokens = None
         if isinstance(config, Mapping):

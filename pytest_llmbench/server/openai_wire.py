@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from pytest_llmbench.server.plan import Plan
 from pytest_llmbench.server.wire import (
     MID_STREAM_ERROR,
-    BadRequest,
     Context,
     ErrorKind,
     ErrorReply,
@@ -15,6 +14,7 @@ from pytest_llmbench.server.wire import (
     WireFormat,
     content_texts,
     optional_limit,
+    read_turns,
     sse,
 )
 
@@ -47,18 +47,7 @@ class OpenAIWire(WireFormat):
     tags = True
 
     def parse(self, body: object, path_model: str | None, stream: bool | None) -> SimRequest:
-        if not isinstance(body, Mapping):
-            raise BadRequest("request body must be a JSON object")
-        messages = body.get("messages")
-        if not isinstance(messages, list):
-            raise BadRequest("'messages' must be a list")
-        texts: list[str] = []
-        turn = 0
-        for message in messages:
-            if not isinstance(message, Mapping):
-                raise BadRequest("each message must be an object")
-            texts.extend(content_texts(message.get("content")))
-            turn += message.get("role") == "user"
+        body, texts, turn = read_turns(body, "messages", lambda m: content_texts(m.get("content")))
         options = body.get("stream_options")
         include_usage = isinstance(options, Mapping) and options.get("include_usage") is True
         return SimRequest(

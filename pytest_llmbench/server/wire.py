@@ -6,7 +6,7 @@ import json
 import secrets
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -99,6 +99,29 @@ def content_texts(content: object) -> list[str]:
                 elif isinstance(part.get("content"), (str, list)):  # Anthropic tool_result
                     texts.extend(content_texts(part.get("content")))
     return texts
+
+
+def read_turns(
+    body: object,
+    key: str,
+    texts_of: Callable[[Mapping[str, object]], list[str]],
+    default_role: str | None = None,
+) -> tuple[Mapping[str, object], list[str], int]:
+    """Check a request body's list of turns (``messages``/``contents``) and read it: the body as
+    a mapping, the texts of every turn, and how many turns are the user's."""
+    if not isinstance(body, Mapping):
+        raise BadRequest("request body must be a JSON object")
+    items = body.get(key)
+    if not isinstance(items, list):
+        raise BadRequest(f"{key} must be a list")
+    texts: list[str] = []
+    turn = 0
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise BadRequest(f"each item of {key} must be an object")
+        texts.extend(texts_of(item))
+        turn += item.get("role", default_role) == "user"
+    return body, texts, turn
 
 
 def optional_limit(body: Mapping[str, object], *keys: str) -> int | None:

@@ -16,6 +16,7 @@ from typing import Any, Literal, TypeVar
 __all__ = [
     "BenchConfig",
     "ConfigError",
+    "ConversationSpec",
     "Defaults",
     "ModelSpec",
     "ProviderSpec",
@@ -49,6 +50,19 @@ class Defaults:
     context_tiers: tuple[int, ...] = (0,)
     prompt: str = _DEFAULT_PROMPT
     timeout_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class ConversationSpec:
+    """The conversation benchmark's settings (the context-window seed's request defaults)."""
+
+    prompts: str = "prompts/lalm_conversation.json"
+    turns: int = 12
+    max_tokens: int = 32768
+    temperature: float = 0.7
+    reasoning_effort: str | None = "low"
+    knee_factor: float = 2.0
+    baseline_turns: int = 3
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,7 @@ class BenchConfig:
     path: Path
     defaults: Defaults
     providers: tuple[ProviderSpec, ...]
+    conversation: ConversationSpec = field(default_factory=ConversationSpec)
 
     def redacted(self) -> dict[str, Any]:
         """The config as plain data for the results file; it holds key *names*, never keys."""
@@ -202,6 +217,34 @@ def _defaults(path: Path, data: object) -> Defaults:
     )
 
 
+def _conversation(path: Path, data: object) -> ConversationSpec:
+    reader = _Reader(path, data if data is not None else {}, "conversation")
+    reader.check_keys(
+        {
+            "prompts",
+            "turns",
+            "max_tokens",
+            "temperature",
+            "reasoning_effort",
+            "knee_factor",
+            "baseline_turns",
+        }
+    )
+    base = ConversationSpec()
+    effort = reader.get("reasoning_effort", str, base.reasoning_effort)
+    if "reasoning_effort" in reader.data and reader.data["reasoning_effort"] is None:
+        effort = None
+    return ConversationSpec(
+        prompts=reader.text("prompts", base.prompts),
+        turns=reader.number("turns", base.turns, 0, integer=True),
+        max_tokens=reader.number("max_tokens", base.max_tokens, 1, integer=True),
+        temperature=float(reader.number("temperature", base.temperature, 0)),
+        reasoning_effort=effort,
+        knee_factor=float(reader.number("knee_factor", base.knee_factor, 1, strict=True)),
+        baseline_turns=reader.number("baseline_turns", base.baseline_turns, 1, integer=True),
+    )
+
+
 def _model(path: Path, data: object, key: str, simulated: bool) -> ModelSpec:
     reader = _Reader(path, data, key)
     reader.check_keys({"id", "display_name", "context_window", "skip_temperature", "params", "sim"})
@@ -304,4 +347,5 @@ def load_config(path: Path) -> BenchConfig:
         path=path,
         defaults=_defaults(path, root.data.get("defaults")),
         providers=tuple(_provider(path, str(name), data) for name, data in providers.items()),
+        conversation=_conversation(path, root.data.get("conversation")),
     )

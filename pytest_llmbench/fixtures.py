@@ -43,6 +43,7 @@ class Sample:
 
     measurement: Any  # metrics.Measurement (imported lazily to keep the plugin light)
     truth: dict[str, Any] | None = None
+    extra: dict[str, Any] | None = None
 
 
 def _server_log(sim: Any, response_id: str | None, t0_ns: int) -> dict[str, Any] | None:
@@ -94,12 +95,18 @@ class LLMStream:
         self.bench, self.target, self._samples = bench, target, samples
 
     async def __call__(
-        self, messages: Sequence[Mapping[str, Any]], *, check: bool = True, **params: Any
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        check: bool = True,
+        extra: Mapping[str, Any] | None = None,
+        **params: Any,
     ) -> Any:
         """Stream ``messages`` to the target; returns the :class:`~.metrics.Measurement`.
 
         With ``check`` (the default) a failed request fails the test with the HTTP status and
-        the provider's message, after the failure has been recorded.
+        the provider's message, after the failure has been recorded. ``extra`` fields are stored
+        in the request's record beside the measured ones.
         """
         from .clients.base import ChatRequest, ProviderError, RawStream
         from .metrics import Measurement, measure
@@ -117,15 +124,26 @@ class LLMStream:
             raw = await asyncio.wrap_future(bench.loop.submit(_run()))
         except ProviderError as exc:
             measurement = Measurement(ok=False, error=str(exc), http_status=exc.status)
-            self._samples.append(Sample(measurement))
+            self._samples.append(Sample(measurement, extra=dict(extra or {})))
         else:
             prompt = sum(count_tokens(_text(m.get("content"))) for m in messages)
             measurement = measure(raw, count_tokens, prompt)
             truth = _truth(bench.sim_for(target), measurement.response_id, raw.t0_ns)
-            self._samples.append(Sample(measurement, truth))
+            self._samples.append(Sample(measurement, truth, dict(extra or {})))
         if check and not measurement.ok:
             pytest.fail(f"{target.key}: {measurement.error}", pytrace=False)
         return measurement
+
+    def record_skip(self, extra: Mapping[str, Any]) -> None:
+        """Record a request that was decided against (nothing measured), with its reasons."""
+        from .metrics import Measurement
+
+        self._samples.append(Sample(Measurement(ok=False), extra=dict(extra)))
+
+    def mark_last(self, **fields: Any) -> None:
+        """Add fields to the record of the last request."""
+        sample = self._samples[-1]
+        sample.extra = {**(sample.extra or {}), **fields}
 
     def run(
         self, messages: Sequence[Mapping[str, Any]], *, check: bool = True, **params: Any

@@ -6,6 +6,7 @@ thin hooks and this module holds the session's lifecycle.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import os
 import platform
@@ -19,7 +20,7 @@ import pytest
 
 from .config import ConfigError
 from .keys import BENCH_KEY, RECORDER_KEY, RECORDS_KEY
-from .matrix import Case, Target, build_cases, select_targets
+from .matrix import Case, Target, build_cases, build_turn_cases, select_targets
 from .options import Settings
 from .runtime import BenchSession
 
@@ -58,9 +59,10 @@ def configure(config: pytest.Config) -> None:
     bench = BenchSession(settings)
     config.stash[BENCH_KEY] = bench
     config.stash[_STARTED_KEY] = _dt.datetime.now(_dt.timezone.utc)
-    from . import fixtures
+    from . import conversation, fixtures
 
     config.pluginmanager.register(fixtures, "llmbench-fixtures")
+    config.pluginmanager.register(conversation, "llmbench-conversation")
     # Validate early when the config was named explicitly, or when an xdist controller (which
     # collects nothing itself) would otherwise leave a bad file to its workers to discover.
     if settings.config_explicit or (is_xdist_controller(config) and settings.config_path.exists()):
@@ -99,6 +101,15 @@ def generate_tests(metafunc: pytest.Metafunc) -> None:
     except ConfigError as exc:
         bench.usage_error = bench.usage_error or exc
         return
+    if "llm_turn" in metafunc.fixturenames:
+        try:
+            turns = len(bench.prompts().first(bench.turns()))
+        except ConfigError as exc:
+            bench.usage_error = bench.usage_error or exc
+            return
+        cases = build_turn_cases(targets, turns)
+        metafunc.parametrize("llm_case", [_param(case) for case in cases], indirect=True)
+        return
     tiers: tuple[int | None, ...] = (None,)
     if "llm_tier" in metafunc.fixturenames:
         tiers = bench.settings.context_tiers or config.defaults.context_tiers
@@ -118,11 +129,17 @@ def _param(case: Case) -> Any:
     return pytest.param(case, id=case.id, marks=marks)
 
 
-def check_collection(config: pytest.Config) -> None:
-    """``pytest_collection_modifyitems``: a bad config stops the session before any request."""
+def check_collection(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``pytest_collection_modifyitems``: a bad config stops the session before any request;
+    conversation turns run in order and never split across pytest-xdist workers."""
     bench = config.stash.get(BENCH_KEY, None)
-    if bench is not None and bench.usage_error is not None:
+    if bench is None or not bench.active:
+        return
+    if bench.usage_error is not None:
         raise pytest.UsageError(str(bench.usage_error))
+    from .conversation import order_turns
+
+    order_turns(items)
 
 
 def attach_payload(item: pytest.Item, report: pytest.TestReport) -> None:
@@ -157,6 +174,9 @@ def _recorder(config: pytest.Config) -> Any:
                 suffix += 1
                 stamp = f"{base}-{suffix}"
         recorder = Recorder(stamp, results_dir)
+        with contextlib.suppress(ConfigError):
+            spec = config.stash[BENCH_KEY].config().conversation
+            recorder.knee_factor, recorder.baseline_turns = spec.knee_factor, spec.baseline_turns
         config.stash[RECORDER_KEY] = recorder
     return recorder
 

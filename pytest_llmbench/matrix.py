@@ -19,6 +19,7 @@ __all__ = [
     "Secret",
     "Target",
     "build_cases",
+    "build_turn_cases",
     "headroom_reason",
     "safe_id",
     "select_targets",
@@ -92,9 +93,12 @@ class Case:
     tier: int | None
     run: int
     skip_reason: str | None = None
+    turn: int | None = None
 
     @property
     def id(self) -> str:
+        if self.turn is not None:
+            return f"{self.target.id}-turn{self.turn:03d}"
         parts = [self.target.id]
         if self.tier is not None:
             parts.append(f"ctx{self.tier}")
@@ -102,7 +106,10 @@ class Case:
         return "-".join(parts)
 
     def describe(self) -> dict[str, Any]:
-        return {**self.target.describe(), "tier": self.tier, "run": self.run}
+        data = {**self.target.describe(), "tier": self.tier, "run": self.run}
+        if self.turn is not None:
+            data["turn"] = self.turn
+        return data
 
 
 def _env_file(config_path: Path) -> Mapping[str, str | None]:
@@ -183,3 +190,12 @@ def build_cases(
                 reason = headroom_reason(target, tier, max_tokens)
             cases.extend(Case(target, tier, run, reason) for run in range(1, runs + 1))
     return cases
+
+
+def build_turn_cases(targets: Iterable[Target], turns: int) -> list[Case]:
+    """One case per turn of one conversation per target, in turn order."""
+    return [
+        Case(target, None, 1, target.skip_reason, turn)
+        for target in targets
+        for turn in range(1, turns + 1)
+    ]

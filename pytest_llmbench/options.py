@@ -78,6 +78,21 @@ _OPTIONS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
         {"metavar": "SECONDS"},
     ),
     (
+        "--llm-turns",
+        "llm_turns",
+        "conversation benchmark: the first N turns (0: all; default: the config's "
+        "conversation.turns)",
+        "string",
+        {"metavar": "N"},
+    ),
+    (
+        "--llm-prompts",
+        "llm_prompts",
+        "conversation benchmark: a prompts file shaped like prompts/lalm_conversation.json",
+        "string",
+        {"metavar": "PATH"},
+    ),
+    (
         "--llm-results-dir",
         "llm_results_dir",
         "where results are written (default: results/ in the rootdir)",
@@ -130,6 +145,13 @@ def _parse(config: pytest.Config, name: str, convert: Callable[[str], T], what: 
 def _positive_int(text: str) -> int:
     number = int(text)
     if number < 1:
+        raise ValueError(text)
+    return number
+
+
+def _non_negative_int(text: str) -> int:
+    number = int(text)
+    if number < 0:
         raise ValueError(text)
     return number
 
@@ -196,6 +218,8 @@ class Settings:
     max_tokens: int | None = None
     temperature: float | None = None
     timeout_s: float | None = None
+    turns: int | None = None
+    prompts_path: Path | None = None
     results_dir: Path = dataclasses.field(default=Path("results"))
     save: bool = True
     verbose: bool = False
@@ -219,6 +243,10 @@ class Settings:
             max_tokens=_parse(config, "llm_max_tokens", _positive_int, "a whole number >= 1"),
             temperature=_parse(config, "llm_temperature", _non_negative_float, "a number >= 0"),
             timeout_s=_parse(config, "llm_timeout", _positive_float, "a number of seconds > 0"),
+            turns=_parse(config, "llm_turns", _non_negative_int, "a whole number >= 0"),
+            prompts_path=(
+                _path(config, "llm_prompts", "")[0] if _raw(config, "llm_prompts") else None
+            ),
             results_dir=_path(config, "llm_results_dir", "results")[0],
             save=not _flag(config, "llm_no_save"),
             verbose=_flag(config, "llm_verbose"),

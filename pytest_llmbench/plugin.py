@@ -23,6 +23,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """Build the frozen settings and the lazy session state (``pytest_configure``)."""
     lifecycle.configure(config)
     config.pluginmanager.register(SessionHooks(config), "llmbench-session")
+    if config.pluginmanager.hasplugin("xdist"):
+        from .xdist_support import XdistHooks
+
+        config.pluginmanager.register(XdistHooks(config), "llmbench-xdist")
 
 
 class SessionHooks:
@@ -35,9 +39,10 @@ class SessionHooks:
         """Parametrize tests that use the plugin's fixtures over targets × tiers × runs."""
         lifecycle.generate_tests(metafunc)
 
-    def pytest_collection_modifyitems(self) -> None:
-        """Stop with a usage error (exit 4) when the benchmark config is bad."""
-        lifecycle.check_collection(self.config)
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        """Stop on a bad config (exit 4); keep conversation turns in order (runs last)."""
+        lifecycle.check_collection(self.config, items)
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(

@@ -34,6 +34,7 @@ def sample_records(case: Mapping[str, Any], samples: Iterable[Any]) -> list[dict
         record["reasoning_chars"] = len(texts["reasoning"])
         record["answer_preview"] = texts["answer"][:PREVIEW_CHARS]
         record["truth"] = sample.truth
+        record.update(sample.extra or {})
         records.append(record)
     return records
 
@@ -75,6 +76,8 @@ class Recorder:
 
     stamp: str
     results_dir: Path | None
+    knee_factor: float = 2.0
+    baseline_turns: int = 3
     records: list[dict[str, Any]] = field(default_factory=list)
     _jsonl: IO[str] | None = None
 
@@ -116,8 +119,22 @@ class Recorder:
             "metadata": dict(metadata),
             "records": self.records,
             "aggregates": aggregate(self.records),
+            "conversations": self.conversations(),
             "calibration": calibration(self.records),
         }
+
+    def conversations(self) -> list[dict[str, Any]]:
+        """One summary per conversation (target), with its degradation analysis."""
+        from .degradation import summarize_conversation
+
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for record in self.records:
+            if record.get("turn") is not None:
+                groups.setdefault(str(record.get("target")), []).append(record)
+        return [
+            summarize_conversation(turns, self.knee_factor, self.baseline_turns)
+            for _, turns in sorted(groups.items())
+        ]
 
     def finish(self, metadata: Mapping[str, Any]) -> Path | None:
         """Write the results JSON (atomically) and close the ``.jsonl``; returns the JSON path."""

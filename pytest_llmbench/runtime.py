@@ -22,6 +22,8 @@ from .matrix import Target
 from .options import Settings
 
 if TYPE_CHECKING:
+    from .conversation import ConversationState
+    from .prompts import PromptSet
     from .server.process import SimServer
 
 __all__ = ["BenchSession", "MeasureLoop"]
@@ -67,6 +69,8 @@ class BenchSession:
     _loop: MeasureLoop | None = None
     _clients: dict[str, StreamClient] = field(default_factory=dict)
     _sims: dict[str, SimServer] = field(default_factory=dict)
+    conversations: dict[str, ConversationState] = field(default_factory=dict)
+    _prompts: PromptSet | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     # -- config ------------------------------------------------------------------------------
@@ -87,20 +91,50 @@ class BenchSession:
     def config_error(self) -> ConfigError | None:
         return self._config_error
 
+    def prompts(self) -> PromptSet:
+        """The conversation's prompts (``--llm-prompts``, else the config's), loaded once."""
+        if self._prompts is None:
+            from .prompts import load_prompts
+
+            path = self.settings.prompts_path
+            if path is None:
+                path = (self.config().path.parent / self.config().conversation.prompts).resolve()
+            self._prompts = load_prompts(path)
+        return self._prompts
+
+    def turns(self) -> int:
+        """How many turns to run (0: all)."""
+        turns = self.settings.turns
+        return self.config().conversation.turns if turns is None else turns
+
     def max_tokens(self) -> int:
         return self.settings.max_tokens or self.config().defaults.max_tokens
 
     def request_params(self, target: Target, extra: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults, then provider, model and call parameters; ``None`` removes a key."""
         defaults = self.config().defaults
-        params: dict[str, Any] = {target.provider.max_tokens_field: self.max_tokens()}
+        return self._params(target, self.max_tokens(), defaults.temperature, {}, extra)
+
+    def conversation_params(self, target: Target, extra: Mapping[str, Any]) -> dict[str, Any]:
+        """The conversation's defaults (the context-window seed's), then the same layers."""
+        spec = self.config().conversation
+        base = {"reasoning_effort": spec.reasoning_effort} if spec.reasoning_effort else {}
+        max_tokens = self.settings.max_tokens or spec.max_tokens
+        return self._params(target, max_tokens, spec.temperature, base, extra)
+
+    def _params(
+        self,
+        target: Target,
+        max_tokens: int,
+        temperature: float,
+        base: Mapping[str, Any],
+        extra: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {target.provider.max_tokens_field: max_tokens}
         if not target.model.skip_temperature:
-            params["temperature"] = (
-                self.settings.temperature
-                if self.settings.temperature is not None
-                else defaults.temperature
-            )
-        for layer in (target.provider.params, target.model.params, extra):
+            chosen = self.settings.temperature
+            params["temperature"] = chosen if chosen is not None else temperature
+        for layer in (base, target.provider.params, target.model.params, extra):
             params.update(layer)
         if target.model.skip_temperature:
             params.pop("temperature", None)

@@ -65,8 +65,8 @@ def aggregate(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
     (so a pytest-xdist run, whose results arrive in any order, reads the same)."""
     groups: dict[tuple[str, int | None], list[Mapping[str, Any]]] = {}
     for record in records:
-        if record.get("target") is None:
-            continue
+        if record.get("target") is None or record.get("turn") is not None:
+            continue  # conversation turns have their own section
         groups.setdefault(_group_key(record), []).append(record)
     out = []
     for (target, tier), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):

@@ -67,6 +67,45 @@ def format_table(rows: Sequence[Sequence[str]], header: Sequence[str] = _COLUMNS
     return [line(header), "  ".join("-" * w for w in widths), *(line(r) for r in rows)]
 
 
+def _knee_text(knee: Mapping[str, Any] | None, what: str) -> str:
+    if not knee:
+        return ""
+    return (
+        f"; {what} ×{knee['ratio']:.1f} of baseline at turn {knee['turn']} "
+        f"({knee['context_tokens']:,} tokens)"
+    )
+
+
+def conversation_lines(conversations: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A short summary per conversation: turns, speed, prefill rate, knee, where it stopped."""
+    lines = []
+    for conv in conversations:
+        deg = conv["degradation"]
+        text = (
+            f"conversation {conv['target']}: {conv['turns_measured']}/{conv['turns_planned']} "
+            f"turns, TTFT mean {_fmt(conv['mean_ttft_ms'])} ms, decode mean "
+            f"{_fmt(conv['mean_decode_tps'])} tok/s, context {conv['final_context_tokens']:,}"
+            " tokens"
+        )
+        if deg.get("effective_prefill_tps"):
+            text += (
+                f"; prefill ≈ {deg['effective_prefill_tps']:,.0f} tok/s "
+                f"(r² {deg['ttft_vs_context']['r2']:.2f})"
+            )
+        share = conv["reasoning"]["share_of_turns"]
+        if share:
+            text += f"; reasoned in {share:.0%} of turns"
+        text += _knee_text(deg.get("ttft_knee"), "TTFT")
+        text += _knee_text(deg.get("decode_knee"), "decode tok/s")
+        if conv.get("context_limit"):
+            limit = conv["context_limit"]
+            text += f"; context window reached at turn {limit['turn']} ({limit['tokens']:,} tokens)"
+        if conv.get("failed_at"):
+            text += f"; failed at turn {conv['failed_at']['turn']}"
+        lines.append(text)
+    return lines
+
+
 def _shown(path: Path) -> Path:
     """``path`` relative to the working directory when it lies below it."""
     try:
@@ -83,20 +122,23 @@ def write_summary(
     """The ``llmbench`` section of the terminal summary."""
     terminal.section("llmbench", sep="=", bold=True)
     rows = aggregates_rows(document["aggregates"])
+    conversations = document.get("conversations") or []
     if rows:
         for text in format_table(rows):
             terminal.write_line(text)
-    else:
+    elif not conversations:
         terminal.write_line("no requests were measured")
     skipped = sorted(
         {
             r["target"]: r.get("reason")
             for r in document["records"]
-            if r.get("status") == "skipped" and r.get("target")
+            if r.get("status") == "skipped" and r.get("target") and r.get("turn") is None
         }.items()
     )
     for target, reason in skipped:
         terminal.write_line(f"skipped {target}: {reason}")
+    for line in conversation_lines(conversations):
+        terminal.write_line(line)
     calib = document.get("calibration")
     if calib:
         ttft, tpot = calib["ttft_error_ms"], calib["tpot_error_pct"]

@@ -72,6 +72,7 @@ class LiteLLMClient:
             "timeout": self.timeout_s,
             "num_retries": 0,
             "max_retries": 0,
+            "drop_params": True,  # e.g. reasoning_effort where a provider does not take it
         }
         if self.api_base:
             kwargs["api_base"] = self.api_base

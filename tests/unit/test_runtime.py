@@ -23,16 +23,21 @@ providers:
 def _session(tmp_path: Path, **settings) -> BenchSession:
     path = tmp_path / "config.yaml"
     path.write_text(CONFIG)
-    return BenchSession(Settings(rootdir=tmp_path, config_path=path, config_explicit=True,
-                                 **settings))
+    return BenchSession(
+        Settings(rootdir=tmp_path, config_path=path, config_explicit=True, **settings)
+    )
 
 
 def test_request_params_layering(tmp_path):
     bench = _session(tmp_path)
     plain, picky = select_targets(bench.config(), bench.settings)
     params = bench.request_params(plain, {"max_completion_tokens": 8})
-    assert params == {"max_completion_tokens": 8, "temperature": 0.4, "top_p": 0.9,
-                      "stream_options": None}
+    assert params == {
+        "max_completion_tokens": 8,
+        "temperature": 0.4,
+        "top_p": 0.9,
+        "stream_options": None,
+    }
     # skip_temperature wins over every layer, including the model's own params.
     params = bench.request_params(picky, {})
     assert "temperature" not in params

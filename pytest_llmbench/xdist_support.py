@@ -1,0 +1,59 @@
+"""pytest-xdist integration, registered only when pytest-xdist is installed.
+
+A conversation's turns share a history that lives in one process, so all of its turns must run on
+one worker, in order. xdist's default ``--dist load`` deals tests out one by one, and its
+``loadgroup`` mode is unreliable on pytest 9.2 (pytest-xdist issue 1386), so under ``--dist load``
+the plugin supplies the scheduler: xdist's own scope scheduler, with each conversation (every
+``…-turnNNN`` test of one target) as one scope and every other test as a scope of its own. Turns of
+one conversation thus stay together and in order, while different conversations and the other
+tests spread across workers. ``loadfile`` and ``loadscope`` keep a conversation whole by
+themselves; under ``worksteal`` and ``loadgroup`` each turn fails with a message saying so.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from xdist.scheduler import LoadScopeScheduling
+
+__all__ = ["DIST_KEY", "SPLITTING_DIST_MODES", "ConversationScheduling", "XdistHooks"]
+
+#: Where the controller tells its workers the distribution mode (workers see ``dist == "no"``).
+DIST_KEY = "llmbench_dist"
+#: Modes that could put two turns of one conversation on different workers.
+SPLITTING_DIST_MODES = {"worksteal", "loadgroup"}
+_TURN = re.compile(r"-turn\d{3,}\]$")
+
+
+class ConversationScheduling(LoadScopeScheduling):  # type: ignore[misc]
+    """Load scheduling in which one conversation's turns form a single unit of work."""
+
+    def _split_scope(self, nodeid: str) -> str:
+        match = _TURN.search(nodeid)
+        return nodeid[: match.start()] if match else nodeid
+
+
+class XdistHooks:
+    """pytest-xdist's controller hooks."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def pytest_configure_node(self, node: Any) -> None:
+        """Tell each worker the real distribution mode (``pytest_configure_node``)."""
+        node.workerinput[DIST_KEY] = self.config.getoption("dist", None)
+
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        """Keep conversations whole under ``--dist load`` (``pytest_xdist_make_scheduler``)."""
+        if config.getoption("dist", None) == "load":
+            return ConversationScheduling(config, log)
+        return None
+
+
+def splitting_mode(config: pytest.Config) -> str | None:
+    """On a worker, the distribution mode if it could split a conversation, else ``None``."""
+    workerinput = getattr(config, "workerinput", None)
+    mode = workerinput.get(DIST_KEY) if workerinput is not None else None
+    return mode if mode in SPLITTING_DIST_MODES else None

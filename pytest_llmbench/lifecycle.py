@@ -149,13 +149,13 @@ def attach_payload(item: pytest.Item, report: pytest.TestReport) -> None:
     if not isinstance(case, Case):
         return
     if report.when == "call" or (report.when == "setup" and not report.passed):
+        from .ci import junit_properties
         from .recorder import sample_records
 
         samples = item.stash.get(RECORDS_KEY, [])
-        report.llmbench = {  # type: ignore[attr-defined]
-            "case": case.describe(),
-            "records": sample_records(case.describe(), samples),
-        }
+        records = sample_records(case.describe(), samples)
+        report.llmbench = {"case": case.describe(), "records": records}  # type: ignore[attr-defined]
+        item.user_properties.extend(junit_properties(records))  # junitxml reads them at teardown
 
 
 def _recorder(config: pytest.Config) -> Any:
@@ -268,6 +268,17 @@ def _metadata(config: pytest.Config, bench: BenchSession) -> dict[str, Any]:
     }
 
 
+def _write_dashboard(document: dict[str, Any], json_path: Path | None) -> Path | None:
+    """The self-contained HTML report beside the results JSON."""
+    if json_path is None:
+        return None
+    try:
+        from .report import write_html
+    except ImportError:  # the report package is not built yet
+        return None
+    return write_html([document], json_path.with_suffix(".html"))  # type: ignore[no-any-return]
+
+
 def finish_session(config: pytest.Config) -> None:
     """``pytest_sessionfinish``: write the results file, then release servers and connections."""
     bench = config.stash.get(BENCH_KEY, None)
@@ -276,10 +287,17 @@ def finish_session(config: pytest.Config) -> None:
     try:
         recorder = config.stash.get(RECORDER_KEY, None)
         if recorder is not None and not is_worker(config):
-            metadata = _metadata(config, bench)
-            path = recorder.finish(metadata)
-            written = [p for p in (path, recorder.jsonl_path) if p is not None]
-            config.stash[_DOCUMENT_KEY] = (recorder.document(metadata), written)
+            from .ci import append_step_summary
+
+            document = recorder.document(_metadata(config, bench))
+            path = recorder.finish(document)
+            written = [
+                p
+                for p in (path, _write_dashboard(document, path), recorder.jsonl_path)
+                if p is not None
+            ]
+            append_step_summary(document)
+            config.stash[_DOCUMENT_KEY] = (document, written)
     finally:
         bench.close()
 

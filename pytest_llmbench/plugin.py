@@ -23,6 +23,10 @@ def pytest_configure(config: pytest.Config) -> None:
     """Build the frozen settings and the lazy session state (``pytest_configure``)."""
     lifecycle.configure(config)
     config.pluginmanager.register(SessionHooks(config), "llmbench-session")
+    if config.pluginmanager.hasplugin("html"):
+        from .pytest_html_hooks import HtmlHooks
+
+        config.pluginmanager.register(HtmlHooks(config), "llmbench-html")
     if config.pluginmanager.hasplugin("xdist"):
         from .xdist_support import XdistHooks
 

@@ -136,8 +136,9 @@ class Recorder:
             for _, turns in sorted(groups.items())
         ]
 
-    def finish(self, metadata: Mapping[str, Any]) -> Path | None:
-        """Write the results JSON (atomically) and close the ``.jsonl``; returns the JSON path."""
+    def finish(self, document: Mapping[str, Any]) -> Path | None:
+        """Write ``document`` as the results JSON (atomically) and close the ``.jsonl``; returns
+        the JSON path."""
         if self._jsonl is not None:
             self._jsonl.close()
             self._jsonl = None
@@ -146,8 +147,6 @@ class Recorder:
             return None
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_suffix(".json.partial")
-        partial.write_text(
-            json.dumps(self.document(metadata), indent=1, default=str), encoding="utf-8"
-        )
+        partial.write_text(json.dumps(document, indent=1, default=str), encoding="utf-8")
         partial.replace(path)
         return path

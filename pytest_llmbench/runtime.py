@@ -68,6 +68,7 @@ class BenchSession:
     _config_error: ConfigError | None = None
     _loop: MeasureLoop | None = None
     _clients: dict[str, StreamClient] = field(default_factory=dict)
+    _warmups: dict[str, asyncio.Future[None]] = field(default_factory=dict)
     _sims: dict[str, SimServer] = field(default_factory=dict)
     conversations: dict[str, ConversationState] = field(default_factory=dict)
     _prompts: PromptSet | None = None
@@ -185,7 +186,11 @@ class BenchSession:
         return LeanClient(api_base, target.model.id, key, target.timeout_s)
 
     async def client(self, target: Target, api_base: str | None) -> StreamClient:
-        """The target's client, created on the measuring loop and warmed up once (untimed)."""
+        """The target's client, created on the measuring loop and warmed up once (untimed).
+
+        Concurrent first requests all wait for the one warm-up, so none is measured while the
+        connection is still being set up.
+        """
         client = self._clients.get(target.key)
         if client is None:
             client = self._make_client(target, api_base)
@@ -193,8 +198,8 @@ class BenchSession:
             params = self.request_params(target, {})
             params[target.provider.max_tokens_field] = WARMUP_MAX_TOKENS
             warmup = ChatRequest([{"role": "user", "content": "Say OK."}], params)
-            with contextlib.suppress(ProviderError):  # the measured request reports it
-                await client.stream(warmup)
+            self._warmups[target.key] = asyncio.ensure_future(_warm_up(client, warmup))
+        await asyncio.shield(self._warmups[target.key])
         return client
 
     def close(self) -> None:
@@ -210,9 +215,15 @@ class BenchSession:
             self._loop.close()
             self._loop = None
         self._clients.clear()
+        self._warmups.clear()
         for sim in self._sims.values():
             sim.stop()
         self._sims.clear()
+
+
+async def _warm_up(client: StreamClient, request: ChatRequest) -> None:
+    with contextlib.suppress(ProviderError):  # the measured request reports it with its status
+        await client.stream(request)
 
 
 def _check_simulator_settings(config: BenchConfig) -> None:

@@ -1,4 +1,4 @@
-"""What CI and people see besides the terminal: JUnit properties, GitHub step summary, pytest-html."""
+"""What CI and people see besides the terminal: JUnit properties, step summary, pytest-html."""
 
 import re
 import xml.etree.ElementTree as ET

@@ -192,12 +192,14 @@ def test_user_written_tests_are_measured_and_recorded(bench):
     assert all(r["tier"] is None and r["truth"] for r in records)
 
 
-def test_secrets_never_leave_the_process(bench, monkeypatch):
+@pytest.mark.parametrize("prefix", ["", "anthropic/"], ids=["lean", "litellm"])
+def test_secrets_never_leave_the_process(bench, monkeypatch, prefix):
+    if prefix:
+        pytest.importorskip("litellm")
     secret = "sk-llmbench-test-DO-NOT-LEAK-4242"
     monkeypatch.setenv("LLMBENCH_TEST_SIM_KEY", secret)
-    bench.setup(
-        sim_config({"sim-a": FAST}, provider_extra={"api_key_env": "LLMBENCH_TEST_SIM_KEY"})
-    )
+    extra = {"api_key_env": "LLMBENCH_TEST_SIM_KEY", "model_prefix": prefix}
+    bench.setup(sim_config({"sim-a": FAST}, provider_extra=extra))
     result = bench.run("--llm-verbose", "-v")
     assert result.ret == 0
     written = "".join(p.read_text() for p in bench.results_dir.iterdir())
@@ -263,3 +265,28 @@ def test_each_target_is_warmed_up_once_before_its_first_measured_request(bench):
     assert result.ret == 0, result.stdout.str()
     records = bench.results()["records"]
     assert len(records) == 1  # the warm-up is not recorded
+
+
+CONCURRENT_TEST = """
+import asyncio
+import pytest
+
+@pytest.mark.asyncio
+async def test_burst(llm_stream, llm_target):
+    records = await asyncio.gather(*(llm_stream([{"role": "user", "content": f"q{i}"}])
+                                     for i in range(8)))
+    requests = llm_stream.bench.sim_for(llm_target).requests()
+    assert len(requests) == 9  # one warm-up, then the eight measured
+    warmup = requests[0]
+    assert warmup["max_tokens"] == 4
+    assert all(r["recv_ns"] >= warmup["done_ns"] for r in requests[1:])
+    assert all(r.ok for r in records)
+"""
+
+
+def test_concurrent_first_requests_share_one_warm_up(bench):
+    bench.setup(sim_config({"sim-a": FAST}), tests={"test_burst": CONCURRENT_TEST})
+    result = bench.run()
+    assert result.ret == 0, result.stdout.str()
+    assert len(bench.results()["records"]) == 8
+    assert all(r["truth"] for r in bench.results()["records"])

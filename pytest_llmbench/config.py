@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from .thresholds import Threshold, parse_threshold
+
 __all__ = [
     "BenchConfig",
     "ConfigError",
@@ -20,6 +22,7 @@ __all__ = [
     "Defaults",
     "ModelSpec",
     "ProviderSpec",
+    "ThresholdSpec",
     "load_config",
 ]
 
@@ -50,6 +53,15 @@ class Defaults:
     context_tiers: tuple[int, ...] = (0,)
     prompt: str = _DEFAULT_PROMPT
     timeout_s: float = 120.0
+
+
+@dataclass(frozen=True)
+class ThresholdSpec:
+    """``thresholds:``: limits for every target, then per provider, then per ``provider/model``."""
+
+    defaults: tuple[Threshold, ...] = ()
+    providers: Mapping[str, tuple[Threshold, ...]] = field(default_factory=dict)
+    models: Mapping[str, tuple[Threshold, ...]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,6 +113,7 @@ class BenchConfig:
     defaults: Defaults
     providers: tuple[ProviderSpec, ...]
     conversation: ConversationSpec = field(default_factory=ConversationSpec)
+    thresholds: ThresholdSpec = field(default_factory=ThresholdSpec)
 
     def redacted(self) -> dict[str, Any]:
         """The config as plain data for the results file; it holds key *names*, never keys."""
@@ -214,6 +227,34 @@ def _defaults(path: Path, data: object) -> Defaults:
         context_tiers=_tiers(reader),
         prompt=reader.text("prompt", _DEFAULT_PROMPT),
         timeout_s=float(reader.number("timeout_s", 120.0, 0, strict=True)),
+    )
+
+
+def _limits(path: Path, data: object, key: str) -> tuple[Threshold, ...]:
+    if isinstance(data, str):
+        data = [data]
+    if not isinstance(data, list):
+        raise ConfigError(path, key, "must be a list of limits like 'ttft_ms.p90 <= 800'")
+    limits = []
+    for index, text in enumerate(data):
+        try:
+            limits.append(parse_threshold(str(text), source=f"{path.name}: {key}"))
+        except ValueError as exc:
+            raise ConfigError(path, f"{key}[{index}]", str(exc)) from None
+    return tuple(limits)
+
+
+def _thresholds(path: Path, data: object) -> ThresholdSpec:
+    reader = _Reader(path, data if data is not None else {}, "thresholds")
+    reader.check_keys({"defaults", "providers", "models"})
+    groups = {}
+    for name in ("providers", "models"):
+        sub = _Reader(path, reader.data.get(name) or {}, f"thresholds.{name}")
+        groups[name] = {str(k): _limits(path, v, sub.sub(str(k))) for k, v in sub.data.items()}
+    return ThresholdSpec(
+        defaults=_limits(path, reader.data.get("defaults") or [], "thresholds.defaults"),
+        providers=groups["providers"],
+        models=groups["models"],
     )
 
 
@@ -348,4 +389,5 @@ def load_config(path: Path) -> BenchConfig:
         defaults=_defaults(path, root.data.get("defaults")),
         providers=tuple(_provider(path, str(name), data) for name, data in providers.items()),
         conversation=_conversation(path, root.data.get("conversation")),
+        thresholds=_thresholds(path, root.data.get("thresholds")),
     )

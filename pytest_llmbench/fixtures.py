@@ -132,6 +132,11 @@ class LLMStream:
             self._samples.append(Sample(measurement, truth, dict(extra or {})))
         if check and not measurement.ok:
             pytest.fail(f"{target.key}: {measurement.error}", pytrace=False)
+        broken = _broken_limits(measurement, bench.limits_for(target))
+        if broken:
+            self._samples[-1].extra = {**(self._samples[-1].extra or {}), "limits_broken": broken}
+            if check:
+                pytest.fail(f"{target.key}: " + "; ".join(broken), pytrace=False)
         return measurement
 
     def record_skip(self, extra: Mapping[str, Any]) -> None:
@@ -150,6 +155,18 @@ class LLMStream:
     ) -> Any:
         """The same as awaiting, for synchronous tests."""
         return asyncio.run(self(messages, check=check, **params))
+
+
+def _broken_limits(measurement: Any, limits: Sequence[Any]) -> list[str]:
+    """Per-request absolute limits this request broke, each with its numbers."""
+    broken = []
+    for limit in limits:
+        value = getattr(measurement, limit.field, None) if limit.per_request else None
+        if isinstance(value, (int, float)) and not limit.holds(value):
+            broken.append(
+                f"{limit.field} = {value:,.2f} breaks the limit {limit.label} ({limit.source})"
+            )
+    return broken
 
 
 def _text(content: Any) -> str:

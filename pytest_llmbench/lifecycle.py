@@ -268,6 +268,24 @@ def _metadata(config: pytest.Config, bench: BenchSession) -> dict[str, Any]:
     }
 
 
+def run_gate(session: pytest.Session) -> None:
+    """After the test loop (``pytest_runtestloop`` wrapper): check the aggregate limits and count
+    a broken one as a session failure, so pytest exits non-zero (under pytest-xdist too)."""
+    config = session.config
+    recorder = config.stash.get(RECORDER_KEY, None)
+    if recorder is None or is_worker(config):
+        return
+    from .gate import evaluate
+
+    bench = config.stash[BENCH_KEY]
+    try:
+        recorder.gate = evaluate(recorder.records, bench.limits_by_name)
+    except ConfigError:
+        return
+    if any(check["failed"] for check in recorder.gate):
+        session.testsfailed += 1
+
+
 def _write_dashboard(document: dict[str, Any], json_path: Path | None) -> Path | None:
     """The self-contained HTML report beside the results JSON."""
     if json_path is None:

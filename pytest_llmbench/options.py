@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from .thresholds import Threshold, parse_threshold
+
 __all__ = ["Settings", "add_options"]
 
 T = TypeVar("T")
@@ -91,6 +93,14 @@ _OPTIONS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
         "conversation benchmark: a prompts file shaped like prompts/lalm_conversation.json",
         "string",
         {"metavar": "PATH"},
+    ),
+    (
+        "--llm-fail",
+        "llm_fail",
+        "a performance limit, repeatable, overriding the config's thresholds: "
+        "'ttft_ms.p90 <= 800', 'ttft_ms <= 500' (every request), 'decode_tps.median: -10%'",
+        "linelist",
+        {"metavar": "LIMIT", "action": "append", "default": None},
     ),
     (
         "--llm-results-dir",
@@ -197,6 +207,17 @@ def _path(config: pytest.Config, name: str, default: str) -> tuple[Path, bool]:
     return (rootdir / default).resolve(), False
 
 
+def _limits(config: pytest.Config) -> tuple[Threshold, ...]:
+    texts = config.getoption("llm_fail") or config.getini("llm_fail") or []
+    limits = []
+    for text in texts:
+        try:
+            limits.append(parse_threshold(text, source="--llm-fail"))
+        except ValueError as exc:
+            raise pytest.UsageError(f"--llm-fail / ini llm_fail: {exc}") from None
+    return tuple(limits)
+
+
 def _flag(config: pytest.Config, name: str) -> bool:
     value = _raw(config, name)
     if isinstance(value, str):
@@ -218,6 +239,7 @@ class Settings:
     max_tokens: int | None = None
     temperature: float | None = None
     timeout_s: float | None = None
+    fail: tuple[Threshold, ...] = ()
     turns: int | None = None
     prompts_path: Path | None = None
     results_dir: Path = dataclasses.field(default=Path("results"))
@@ -243,6 +265,7 @@ class Settings:
             max_tokens=_parse(config, "llm_max_tokens", _positive_int, "a whole number >= 1"),
             temperature=_parse(config, "llm_temperature", _non_negative_float, "a number >= 0"),
             timeout_s=_parse(config, "llm_timeout", _positive_float, "a number of seconds > 0"),
+            fail=_limits(config),
             turns=_parse(config, "llm_turns", _non_negative_int, "a whole number >= 0"),
             prompts_path=(
                 _path(config, "llm_prompts", "")[0] if _raw(config, "llm_prompts") else None

@@ -57,6 +57,13 @@ class SessionHooks:
         lifecycle.attach_payload(item, report)
         return report
 
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtestloop(self, session: pytest.Session) -> Generator[None, object, object]:
+        """After the last test, apply the aggregate limits (``pytest_runtestloop``)."""
+        result = yield
+        lifecycle.run_gate(session)
+        return result
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record each finished test at once, flushed to the ``.jsonl``."""
         lifecycle.log_report(self.config, report)

@@ -79,6 +79,7 @@ class Recorder:
     knee_factor: float = 2.0
     baseline_turns: int = 3
     records: list[dict[str, Any]] = field(default_factory=list)
+    gate: list[dict[str, Any]] = field(default_factory=list)
     _jsonl: IO[str] | None = None
 
     @property
@@ -121,6 +122,7 @@ class Recorder:
             "aggregates": aggregate(self.records),
             "conversations": self.conversations(),
             "calibration": calibration(self.records),
+            "gate": self.gate,
         }
 
     def conversations(self) -> list[dict[str, Any]]:

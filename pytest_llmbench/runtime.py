@@ -20,6 +20,7 @@ from .clients.base import ChatRequest, ProviderError, StreamClient
 from .config import BenchConfig, ConfigError, load_config
 from .matrix import Target
 from .options import Settings
+from .thresholds import Threshold
 
 if TYPE_CHECKING:
     from .conversation import ConversationState
@@ -107,6 +108,26 @@ class BenchSession:
         """How many turns to run (0: all)."""
         turns = self.settings.turns
         return self.config().conversation.turns if turns is None else turns
+
+    def limits_for(self, target: Target) -> tuple[Threshold, ...]:
+        """The target's limits (see :meth:`limits_by_name`)."""
+        return self.limits_by_name(target.provider.name, target.key)
+
+    def limits_by_name(self, provider: str, target_key: str) -> tuple[Threshold, ...]:
+        """Config defaults, then the provider's, then the model's, then ``--llm-fail``; a more
+        specific limit on the same metric and statistic replaces one before it."""
+        spec = self.config().thresholds
+        layers = (
+            spec.defaults,
+            spec.providers.get(provider, ()),
+            spec.models.get(target_key, ()),
+            self.settings.fail,
+        )
+        merged: dict[tuple[str, str | None, str], Threshold] = {}
+        for layer in layers:
+            for limit in layer:
+                merged[(limit.field, limit.statistic, limit.kind)] = limit
+        return tuple(merged.values())
 
     def max_tokens(self) -> int:
         return self.settings.max_tokens or self.config().defaults.max_tokens

@@ -151,5 +151,17 @@ def write_summary(
             f"calibration against the built-in server (n={ttft['n']}): TTFT error mean "
             f"{ttft['mean']:+.3f} ms (max |{calib['ttft_abs_max_ms']:.3f}| ms){tpot_text}"
         )
+    gate = document.get("gate") or []
+    if gate:
+        from .gate import gate_lines
+
+        terminal.section("llmbench gate", sep="-", bold=True)
+        header = ("target", "tier", "limit", "current", "n", "verdict")
+        for text in format_table(gate_lines(gate), header):
+            terminal.write_line(text, red=text.endswith("BROKEN"))
+        broken = sum(1 for check in gate if check["failed"])
+        terminal.write_line(
+            f"{broken} limit(s) broken: the session fails" if broken else "all limits hold"
+        )
     for path in written:
         terminal.write_line(f"results: {_shown(path)}")

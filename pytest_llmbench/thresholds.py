@@ -1,0 +1,106 @@
+"""Performance limits: their grammar, and which direction is better for each metric.
+
+Two kinds, written the same way in ``config.yaml`` (``thresholds:``) and on the command line
+(``--llm-fail``):
+
+* absolute: ``ttft_ms.p90 <= 800``, ``decode_tps.median >= 40``; without a statistic
+  (``ttft_ms <= 800``) the limit applies to every single request and fails that test;
+* relative to a baseline: ``decode_tps.median: -10%``, ``ttft_ms.median: +20%``. The sign says
+  how much worse is allowed; a change in the better direction never fails.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["HIGHER_IS_BETTER", "LOWER_IS_BETTER", "STATISTICS", "Threshold", "parse_threshold"]
+
+#: Metrics where a larger value is better; everything else gated here is better when smaller.
+HIGHER_IS_BETTER = frozenset({"decode_tps", "e2e_tps", "prefill_tps"})
+LOWER_IS_BETTER = frozenset(
+    {"ttft_ms", "ttfa_ms", "think_ms", "e2e_ms", "close_ms", "tpot_ms", "reasoning_ms", "queue_ms"}
+)
+GATED_FIELDS = HIGHER_IS_BETTER | LOWER_IS_BETTER | {"output_tokens", "reasoning_tokens"}
+STATISTICS = frozenset({"mean", "median", "p90", "p95", "p99", "min", "max"})
+
+_ABSOLUTE = re.compile(r"^\s*([a-z_]+)(?:\.([a-z0-9]+))?\s*(<=|>=|<|>)\s*([-+]?[\d.]+)\s*$")
+_RELATIVE = re.compile(r"^\s*([a-z_]+)\.([a-z0-9]+)\s*:\s*([-+][\d.]+)\s*%\s*$")
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One limit on one metric (and statistic, except for per-request absolute limits)."""
+
+    field: str
+    statistic: str | None
+    kind: Literal["absolute", "relative"]
+    op: str | None = None
+    value: float = 0.0
+    source: str = ""
+
+    @property
+    def higher_is_better(self) -> bool:
+        return self.field in HIGHER_IS_BETTER
+
+    @property
+    def per_request(self) -> bool:
+        return self.kind == "absolute" and self.statistic is None
+
+    @property
+    def label(self) -> str:
+        name = self.field + (f".{self.statistic}" if self.statistic else "")
+        if self.kind == "relative":
+            return f"{name}: {self.value:+g}%"
+        return f"{name} {self.op} {self.value:g}"
+
+    def holds(self, measured: float) -> bool:
+        """For an absolute limit: does ``measured`` satisfy it?"""
+        return {
+            "<=": measured <= self.value,
+            ">=": measured >= self.value,
+            "<": measured < self.value,
+            ">": measured > self.value,
+        }[self.op or "<="]
+
+    def allowed_ratio(self) -> float:
+        """For a relative limit: the worst allowed current/baseline ratio (e.g. 0.9 for -10 %)."""
+        return 1 + self.value / 100
+
+
+def parse_threshold(text: str, source: str = "") -> Threshold:
+    """Parse ``text``; raises :class:`ValueError` with what is wrong and what is expected."""
+    match = _ABSOLUTE.match(text)
+    if match:
+        field, statistic, op, value = match.groups()
+        threshold = Threshold(field, statistic, "absolute", op, float(value), source)
+    else:
+        match = _RELATIVE.match(text)
+        if not match:
+            raise ValueError(
+                f"cannot read {text!r}: expected 'FIELD[.STAT] <= VALUE' (also >=, <, >) or "
+                "'FIELD.STAT: +N%' / '-N%', e.g. 'ttft_ms.p90 <= 800' or 'decode_tps.median: -10%'"
+            )
+        field, statistic, value = match.groups()
+        threshold = Threshold(field, statistic, "relative", None, float(value), source)
+    if field not in GATED_FIELDS:
+        raise ValueError(
+            f"{text!r}: unknown metric {field!r} (one of: {', '.join(sorted(GATED_FIELDS))})"
+        )
+    if threshold.statistic is not None and threshold.statistic not in STATISTICS:
+        raise ValueError(
+            f"{text!r}: unknown statistic {threshold.statistic!r} (one of: "
+            f"{', '.join(sorted(STATISTICS))})"
+        )
+    if threshold.kind == "relative" and field not in HIGHER_IS_BETTER | LOWER_IS_BETTER:
+        raise ValueError(f"{text!r}: {field} has no better direction; use an absolute limit")
+    if threshold.kind == "relative":
+        worse_sign = 1 if field in LOWER_IS_BETTER else -1
+        if threshold.value * worse_sign <= 0:
+            direction = "+" if worse_sign > 0 else "-"
+            raise ValueError(
+                f"{text!r}: {field} is {'lower' if worse_sign > 0 else 'higher'} is "
+                f"better, so the allowed change must be {direction}N%"
+            )
+    return threshold

@@ -54,7 +54,7 @@ def evaluate(
 
 def gate_lines(checks: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
     """Rows of the ``llmbench gate`` table: target, tier, limit, current, n, verdict."""
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for check in checks:
         value = check.get("value")
         rows.append(

@@ -294,7 +294,7 @@ def _write_dashboard(document: dict[str, Any], json_path: Path | None) -> Path |
         from .report import write_html
     except ImportError:  # the report package is not built yet
         return None
-    return write_html([document], json_path.with_suffix(".html"))  # type: ignore[no-any-return]
+    return write_html([document], json_path.with_suffix(".html"))
 
 
 def finish_session(config: pytest.Config) -> None:

@@ -1,9 +1,9 @@
-"""The session's gate: aggregate limits checked after the last test, failing through the
-session's failure count (never by raising from the terminal summary).
+"""The session's gate: aggregate and baseline limits, checked after the last test, failing through
+the session's failure count (never by raising from the terminal summary).
 
 Absolute aggregate limits (``ttft_ms.p90 <= 800``) are checked on each target × tier's
-aggregate. Relative limits (``decode_tps.median: -10%``) need a baseline to compare with; until a
-session is given one they are listed as not checked.
+aggregate. Relative limits (``decode_tps.median: -10%``) compare this session's runs with the
+baseline's runs of the same target and tier, with the noise-aware verdicts of :mod:`.verdict`.
 """
 
 from __future__ import annotations
@@ -11,30 +11,76 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from .baseline import Samples, samples_of
 from .stats import aggregate
 from .thresholds import Threshold
+from .verdict import compare
 
-__all__ = ["evaluate", "gate_lines"]
+__all__ = ["GATE_COLUMNS", "evaluate", "gate_lines"]
+
+GATE_COLUMNS = (
+    "target",
+    "tier",
+    "limit",
+    "baseline",
+    "current",
+    "change",
+    "95% interval",
+    "n",
+    "verdict",
+)
+
+
+def _relative(
+    limit: Threshold, base: Sequence[float] | None, current: Sequence[float] | None
+) -> dict[str, Any]:
+    if base is None:
+        return {
+            "value": None,
+            "verdict": "not checked (no baseline for this target × tier)",
+            "failed": False,
+        }
+    if not current:
+        return {"value": None, "verdict": "no data", "failed": False}
+    verdict = compare(limit, base, current)
+    return {
+        "value": verdict.current,
+        "baseline": verdict.baseline,
+        "change_pct": verdict.change_pct,
+        "interval_pct": verdict.interval_pct,
+        "n": f"{verdict.n_baseline}/{verdict.n_current}",
+        "verdict": verdict.verdict,
+        "failed": verdict.failed,
+    }
 
 
 def evaluate(
-    records: Iterable[Mapping[str, Any]],
+    records: Sequence[Mapping[str, Any]],
     limits_for: Callable[[str, str], Sequence[Threshold]],
+    baseline: Samples | None = None,
 ) -> list[dict[str, Any]]:
-    """One check per aggregate limit and target × tier: the value, the limit and the verdict."""
+    """One check per aggregate or relative limit and target × tier."""
+    current = samples_of(records)
     checks: list[dict[str, Any]] = []
     for agg in aggregate(records):
-        for limit in limits_for(str(agg["provider"]), str(agg["target"])):
+        key = (str(agg["target"]), agg["tier"])
+        for limit in limits_for(str(agg["provider"]), key[0]):
             if limit.per_request:
                 continue
             check: dict[str, Any] = {
-                "target": agg["target"],
-                "tier": agg["tier"],
+                "target": key[0],
+                "tier": key[1],
                 "limit": limit.label,
                 "source": limit.source,
             }
             if limit.kind == "relative":
-                check.update(value=None, verdict="not checked (needs a baseline)", failed=False)
+                if baseline is None:
+                    check.update(
+                        value=None, verdict="not checked (no --llm-baseline)", failed=False
+                    )
+                else:
+                    base = baseline.get(key, {}).get(limit.field) if key in baseline else None
+                    check.update(_relative(limit, base, current.get(key, {}).get(limit.field)))
             else:
                 summary = agg["metrics"].get(limit.field, {})
                 value = summary.get(limit.statistic or "median")
@@ -52,19 +98,28 @@ def evaluate(
     return checks
 
 
-def gate_lines(checks: Sequence[Mapping[str, Any]]) -> list[tuple[str, ...]]:
-    """Rows of the ``llmbench gate`` table: target, tier, limit, current, n, verdict."""
+def _num(value: Any) -> str:
+    return "—" if value is None else f"{value:,.2f}"
+
+
+def gate_lines(checks: Iterable[Mapping[str, Any]]) -> list[tuple[str, ...]]:
+    """Rows of the ``llmbench gate`` table (:data:`GATE_COLUMNS`)."""
     rows: list[tuple[str, ...]] = []
     for check in checks:
-        value = check.get("value")
+        change = check.get("change_pct")
+        interval = check.get("interval_pct")
+        verdict = str(check["verdict"])
         rows.append(
             (
                 str(check["target"]),
                 "—" if check["tier"] is None else str(check["tier"]),
                 str(check["limit"]),
-                "—" if value is None else f"{value:,.2f}",
+                _num(check.get("baseline")),
+                _num(check.get("value")),
+                "—" if change is None else f"{change:+.1f}%",
+                "—" if interval is None else f"[{interval[0]:+.1f}%, {interval[1]:+.1f}%]",
                 str(check.get("n") or "—"),
-                str(check["verdict"]).upper() if check.get("failed") else str(check["verdict"]),
+                verdict.upper() if check.get("failed") else verdict,
             )
         )
     return rows

@@ -63,6 +63,16 @@ def configure(config: pytest.Config) -> None:
 
     config.pluginmanager.register(fixtures, "llmbench-fixtures")
     config.pluginmanager.register(conversation, "llmbench-conversation")
+    if settings.baseline is not None:
+        from .baseline import load_baseline, resolve
+
+        try:
+            path = resolve(
+                settings.baseline, settings.results_dir, Path(config.invocation_params.dir)
+            )
+            bench.baseline, bench.baseline_about = load_baseline(path)
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
     # Validate early when the config was named explicitly, or when an xdist controller (which
     # collects nothing itself) would otherwise leave a bad file to its workers to discover.
     if settings.config_explicit or (is_xdist_controller(config) and settings.config_path.exists()):
@@ -265,6 +275,7 @@ def _metadata(config: pytest.Config, bench: BenchSession) -> dict[str, Any]:
             "timeout_s": settings.timeout_s,
         },
         "config": config_data,
+        "baseline": bench.baseline_about,
     }
 
 
@@ -279,7 +290,7 @@ def run_gate(session: pytest.Session) -> None:
 
     bench = config.stash[BENCH_KEY]
     try:
-        recorder.gate = evaluate(recorder.records, bench.limits_by_name)
+        recorder.gate = evaluate(recorder.records, bench.limits_by_name, bench.baseline)
     except ConfigError:
         return
     if any(check["failed"] for check in recorder.gate):
@@ -315,6 +326,16 @@ def finish_session(config: pytest.Config) -> None:
                 if p is not None
             ]
             append_step_summary(document)
+            if bench.settings.save_baseline is not None:
+                from .baseline import write_baseline
+
+                written.append(
+                    write_baseline(
+                        bench.settings.save_baseline,
+                        recorder.records,
+                        document["metadata"].get("config"),
+                    )
+                )
             config.stash[_DOCUMENT_KEY] = (document, written)
     finally:
         bench.close()

@@ -103,6 +103,21 @@ _OPTIONS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
         {"metavar": "LIMIT", "action": "append", "default": None},
     ),
     (
+        "--llm-baseline",
+        "llm_baseline",
+        "compare with a saved results or baseline file, or 'latest' (the newest in the results "
+        "directory); relative limits are checked against it",
+        "string",
+        {"metavar": "PATH|latest"},
+    ),
+    (
+        "--llm-save-baseline",
+        "llm_save_baseline",
+        "write a compact baseline file (meant to be committed) from this session",
+        "string",
+        {"metavar": "PATH"},
+    ),
+    (
         "--llm-results-dir",
         "llm_results_dir",
         "where results are written (default: results/ in the rootdir)",
@@ -240,6 +255,8 @@ class Settings:
     temperature: float | None = None
     timeout_s: float | None = None
     fail: tuple[Threshold, ...] = ()
+    baseline: str | None = None
+    save_baseline: Path | None = None
     turns: int | None = None
     prompts_path: Path | None = None
     results_dir: Path = dataclasses.field(default=Path("results"))
@@ -266,6 +283,12 @@ class Settings:
             temperature=_parse(config, "llm_temperature", _non_negative_float, "a number >= 0"),
             timeout_s=_parse(config, "llm_timeout", _positive_float, "a number of seconds > 0"),
             fail=_limits(config),
+            baseline=str(_raw(config, "llm_baseline")) if _raw(config, "llm_baseline") else None,
+            save_baseline=(
+                _path(config, "llm_save_baseline", "")[0]
+                if _raw(config, "llm_save_baseline")
+                else None
+            ),
             turns=_parse(config, "llm_turns", _non_negative_int, "a whole number >= 0"),
             prompts_path=(
                 _path(config, "llm_prompts", "")[0] if _raw(config, "llm_prompts") else None

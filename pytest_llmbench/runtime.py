@@ -23,6 +23,7 @@ from .options import Settings
 from .thresholds import Threshold
 
 if TYPE_CHECKING:
+    from .baseline import Samples
     from .conversation import ConversationState
     from .prompts import PromptSet
     from .server.process import SimServer
@@ -72,6 +73,8 @@ class BenchSession:
     _warmups: dict[str, asyncio.Future[None]] = field(default_factory=dict)
     _sims: dict[str, SimServer] = field(default_factory=dict)
     conversations: dict[str, ConversationState] = field(default_factory=dict)
+    baseline: Samples | None = None
+    baseline_about: dict[str, Any] | None = None
     _prompts: PromptSet | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

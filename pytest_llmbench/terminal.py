@@ -153,12 +153,11 @@ def write_summary(
         )
     gate = document.get("gate") or []
     if gate:
-        from .gate import gate_lines
+        from .gate import GATE_COLUMNS, gate_lines
 
         terminal.section("llmbench gate", sep="-", bold=True)
-        header = ("target", "tier", "limit", "current", "n", "verdict")
-        for text in format_table(gate_lines(gate), header):
-            terminal.write_line(text, red=text.endswith("BROKEN"))
+        for text in format_table(gate_lines(gate), GATE_COLUMNS):
+            terminal.write_line(text, red=text.endswith(("BROKEN", "REGRESSED")))
         broken = sum(1 for check in gate if check["failed"])
         terminal.write_line(
             f"{broken} limit(s) broken: the session fails" if broken else "all limits hold"

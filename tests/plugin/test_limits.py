@@ -63,8 +63,8 @@ def test_aggregate_limit_fails_the_session_with_a_gate_section(bench, workers):
     result.stdout.fnmatch_lines(
         [
             "*- llmbench gate -*",
-            "target*tier*limit*current*n*verdict",
-            "embedded/sim-a*0*ttft_ms.median <= 30*6?.*2*BROKEN",
+            "target*tier*limit*baseline*current*change*95% interval*n*verdict",
+            "embedded/sim-a*0*ttft_ms.median <= 30*—*6?.*2*BROKEN",
             "embedded/sim-a*0*decode_tps.median >= 10*2*ok",
             "2 limit(s) broken: the session fails",
         ]
@@ -81,5 +81,5 @@ def test_aggregate_limits_that_hold_pass(bench):
     result = bench.run("--llm-runs", "2")
     assert result.ret == 0, result.stdout.str()
     result.stdout.fnmatch_lines(
-        ["*decode_tps.median: -10%*not checked (needs a baseline)", "all limits hold"]
+        ["*decode_tps.median: -10%*not checked (no --llm-baseline)", "all limits hold"]
     )

@@ -63,6 +63,13 @@ def configure(config: pytest.Config) -> None:
 
     config.pluginmanager.register(fixtures, "llmbench-fixtures")
     config.pluginmanager.register(conversation, "llmbench-conversation")
+    if settings.export_benchmark is not None:
+        import importlib.util
+
+        if importlib.util.find_spec("pytest_benchmark") is None:
+            raise pytest.UsageError(
+                "--llm-export-benchmark needs pytest-benchmark (pip install pytest-benchmark)"
+            )
     if settings.baseline is not None:
         from .baseline import load_baseline, resolve
 
@@ -326,6 +333,10 @@ def finish_session(config: pytest.Config) -> None:
                 if p is not None
             ]
             append_step_summary(document)
+            if bench.settings.export_benchmark is not None:
+                from .export import export_benchmark
+
+                written.append(export_benchmark(bench.settings.export_benchmark, recorder.records))
             if bench.settings.save_baseline is not None:
                 from .baseline import write_baseline
 

@@ -118,6 +118,13 @@ _OPTIONS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
         {"metavar": "PATH"},
     ),
     (
+        "--llm-export-benchmark",
+        "llm_export_benchmark",
+        "also write the session in pytest-benchmark's JSON format (for pytest-benchmark compare)",
+        "string",
+        {"metavar": "PATH"},
+    ),
+    (
         "--llm-results-dir",
         "llm_results_dir",
         "where results are written (default: results/ in the rootdir)",
@@ -257,6 +264,7 @@ class Settings:
     fail: tuple[Threshold, ...] = ()
     baseline: str | None = None
     save_baseline: Path | None = None
+    export_benchmark: Path | None = None
     turns: int | None = None
     prompts_path: Path | None = None
     results_dir: Path = dataclasses.field(default=Path("results"))
@@ -287,6 +295,11 @@ class Settings:
             save_baseline=(
                 _path(config, "llm_save_baseline", "")[0]
                 if _raw(config, "llm_save_baseline")
+                else None
+            ),
+            export_benchmark=(
+                _path(config, "llm_export_benchmark", "")[0]
+                if _raw(config, "llm_export_benchmark")
                 else None
             ),
             turns=_parse(config, "llm_turns", _non_negative_int, "a whole number >= 0"),

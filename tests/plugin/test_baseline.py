@@ -49,20 +49,26 @@ def test_thirty_percent_slower_fails_and_names_the_metric(bench, baseline, worke
     result = _rerun(bench, _scaled(1.3), *workers)
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     assert "failed" not in result.parseoutcomes()  # the tests passed; the gate failed the run
-    result.stdout.fnmatch_lines([
-        "*- llmbench gate -*",
-        "target*baseline*current*change*95% interval*verdict",
-        "embedded/sim-a*ttft_ms.median: +20%*+*%*REGRESSED",
-        "embedded/sim-a*decode_tps.median: -10%*-*%*REGRESSED",
-        "2 limit(s) broken: the session fails",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            "*- llmbench gate -*",
+            "target*baseline*current*change*95% interval*verdict",
+            "embedded/sim-a*ttft_ms.median: +20%*+*%*REGRESSED",
+            "embedded/sim-a*decode_tps.median: -10%*-*%*REGRESSED",
+            "2 limit(s) broken: the session fails",
+        ]
+    )
 
 
 def test_thirty_percent_faster_passes_and_says_improved(bench, baseline):
     result = _rerun(bench, _scaled(0.7))
     assert result.ret == 0, result.stdout.str()
-    result.stdout.fnmatch_lines(["embedded/sim-a*ttft_ms.median: +20%*-*%*improved",
-                                 "embedded/sim-a*decode_tps.median: -10%*+*%*improved"])
+    result.stdout.fnmatch_lines(
+        [
+            "embedded/sim-a*ttft_ms.median: +20%*-*%*improved",
+            "embedded/sim-a*decode_tps.median: -10%*+*%*improved",
+        ]
+    )
 
 
 def test_unchanged_timings_with_jitter_pass_twenty_sessions_out_of_twenty(bench, baseline):
@@ -70,8 +76,11 @@ def test_unchanged_timings_with_jitter_pass_twenty_sessions_out_of_twenty(bench,
     for _ in range(20):
         result = _rerun(bench, BASE)
         assert result.ret == 0, result.stdout.str()
-        verdicts += [line.split()[-1] for line in result.stdout.lines
-                     if line.startswith("embedded/sim-a") and "%" in line]
+        verdicts += [
+            line.split()[-1]
+            for line in result.stdout.lines
+            if line.startswith("embedded/sim-a") and "%" in line
+        ]
     assert len(verdicts) == 40
     assert set(verdicts) <= {"unchanged", "improved", "inconclusive"}
 

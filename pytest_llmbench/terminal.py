@@ -159,8 +159,14 @@ def write_summary(
         for text in format_table(gate_lines(gate), GATE_COLUMNS):
             terminal.write_line(text, red=text.endswith(("BROKEN", "REGRESSED")))
         broken = sum(1 for check in gate if check["failed"])
-        terminal.write_line(
-            f"{broken} limit(s) broken: the session fails" if broken else "all limits hold"
-        )
+        unchecked = sum(1 for check in gate if str(check["verdict"]).startswith("not checked"))
+        if broken:
+            terminal.write_line(f"{broken} limit(s) broken: the session fails", red=True)
+        elif unchecked == len(gate):
+            terminal.write_line("no limit could be checked")
+        else:
+            terminal.write_line(
+                "all limits hold" + (f" ({unchecked} not checked)" if unchecked else "")
+            )
     for path in written:
         terminal.write_line(f"results: {_shown(path)}")

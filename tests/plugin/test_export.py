@@ -1,4 +1,4 @@
-"""--llm-export-benchmark writes pytest-benchmark JSON that the real `pytest-benchmark compare` reads."""
+"""--llm-export-benchmark writes pytest-benchmark JSON that `pytest-benchmark compare` reads."""
 
 import json
 import shutil

@@ -21,7 +21,7 @@ def test_ttft_limit_below_the_servers_ttft_fails_with_the_numbers(bench):
     assert result.parseoutcomes() == {"failed": 1, "passed": 1}  # sim-b's own limit is looser
     result.stdout.fnmatch_lines(
         [
-            "*embedded/sim-a: ttft_ms = 6?.* breaks the limit ttft_ms <= 30 "
+            "*embedded/sim-a: ttft_ms = * breaks the limit ttft_ms <= 30 "
             "(config.yaml: thresholds.defaults)*"
         ]
     )
@@ -64,7 +64,7 @@ def test_aggregate_limit_fails_the_session_with_a_gate_section(bench, workers):
         [
             "*- llmbench gate -*",
             "target*tier*limit*baseline*current*change*95% interval*n*verdict",
-            "embedded/sim-a*0*ttft_ms.median <= 30*—*6?.*2*BROKEN",
+            "embedded/sim-a*0*ttft_ms.median <= 30*—*2*BROKEN",
             "embedded/sim-a*0*decode_tps.median >= 10*2*ok",
             "2 limit(s) broken: the session fails",
         ]
@@ -81,5 +81,8 @@ def test_aggregate_limits_that_hold_pass(bench):
     result = bench.run("--llm-runs", "2")
     assert result.ret == 0, result.stdout.str()
     result.stdout.fnmatch_lines(
-        ["*decode_tps.median: -10%*not checked (no --llm-baseline)", "all limits hold"]
+        [
+            "*decode_tps.median: -10%*not checked (no --llm-baseline)",
+            "all limits hold (1 not checked)",
+        ]
     )

@@ -308,10 +308,8 @@ def _write_dashboard(document: dict[str, Any], json_path: Path | None) -> Path |
     """The self-contained HTML report beside the results JSON."""
     if json_path is None:
         return None
-    try:
-        from .report import write_html
-    except ImportError:  # the report package is not built yet
-        return None
+    from .report import write_html
+
     return write_html([document], json_path.with_suffix(".html"))
 
 

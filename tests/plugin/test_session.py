@@ -91,10 +91,13 @@ def test_results_json_and_jsonl_and_terminal_table(bench):
             "embedded/sim-a (simulated)*0*2*",
             "embedded/sim-b (simulated)*200*2*",
             "results: *.json",
+            "results: *.html",
             "results: *.jsonl",
         ]
     )
     document = bench.results()
+    (page,) = bench.results_dir.glob("*.html")
+    assert "embedded/sim-b" in page.read_text() or "sim-b" in page.read_text()
     assert document["schema_version"] == 1
     assert document["metadata"]["versions"]["pytest-llmbench"]
     assert document["metadata"]["config"]["providers"]["embedded"]["models"] == ["sim-a", "sim-b"]

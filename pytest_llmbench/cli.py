@@ -2,6 +2,10 @@
 
 ``llmbench serve-sim [ARGS]`` runs the built-in streaming server in the foreground (the same one
 the ``embedded`` targets use); ``llmbench serve-sim --help`` lists its arguments.
+
+``llmbench report FILES… -o report.html`` writes the HTML report: a run report for one results
+file, a history with trends and a comparison for several. An unreadable or invalid file is an error
+(exit 2) that names the file.
 """
 
 from __future__ import annotations
@@ -23,7 +27,42 @@ def _parser() -> argparse.ArgumentParser:
         help="run the built-in OpenAI/Anthropic/Gemini-compatible streaming simulator",
         add_help=False,
     )
+    commands.add_parser("report", help="write the HTML report of one or more results files")
     return parser
+
+
+def _report_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="llmbench report",
+        description="Write one self-contained HTML page from results JSON files: a run report "
+        "for one file, a history (trends and a comparison of any two runs) for several.",
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="results/<stamp>.json files")
+    parser.add_argument(
+        "-o",
+        "--output",
+        default="report.html",
+        help="the HTML file to write (default: %(default)s)",
+    )
+    return parser
+
+
+def _report(args: Sequence[str]) -> int:
+    from .report import ReportInputError, load_document, write_html
+
+    parser = _report_parser()
+    options = parser.parse_args(args)
+    try:
+        documents = [load_document(path) for path in options.files]
+    except ReportInputError as error:
+        parser.exit(2, f"llmbench report: error: {error}\n")
+    try:
+        path = write_html(documents, options.output)
+    except OSError as error:
+        parser.exit(2, f"llmbench report: error: cannot write {options.output}: {error}\n")
+    kind = "run report" if len(documents) == 1 else f"history of {len(documents)} runs"
+    print(f"report: {path} ({kind}, {path.stat().st_size / 1024:.0f} KB)")
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .server.cli import main as serve_main
 
         return serve_main(args[1:])
+    if namespace.command == "report":
+        return _report(args[1:])
     return 2  # pragma: no cover - argparse has already rejected anything else
 
 

@@ -83,6 +83,6 @@ def test_aggregate_limits_that_hold_pass(bench):
     result.stdout.fnmatch_lines(
         [
             "*decode_tps.median: -10%*not checked (no --llm-baseline)",
-            "all limits hold (1 not checked)",
+            "all limits hold (2 not checked)",
         ]
     )

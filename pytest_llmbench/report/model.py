@@ -120,6 +120,7 @@ class Run:
     distributions: list[Distribution]
     calibration: Calibration | None
     answers: list[tuple[str, str]]
+    gate: list[Mapping[str, Any]] = field(default_factory=list)
 
     def label(self, target: str) -> str:
         info = self.targets.get(target)
@@ -297,4 +298,5 @@ def extract(document: Mapping[str, Any]) -> Run:
         distributions=_distributions(records),
         calibration=_calibration(document, records),
         answers=_answers(records),
+        gate=[_map(check) for check in _list(document.get("gate"))],
     )

@@ -11,6 +11,7 @@ from typing import Any
 
 from .assets import CSS, JS
 from .compare import comparison_section
+from .gate_panel import gate_section
 from .history import runs_section, trends_section
 from .markup import Markup, esc, fmt
 from .model import Run, extract, num
@@ -28,6 +29,7 @@ __all__ = ["render_html", "write_html"]
 
 _RUN_SECTIONS = (
     ("overview", "Overview"),
+    ("gate", "Gate"),
     ("spread", "Spread across runs"),
     ("context", "TTFT against context"),
     ("itl", "Inter-token latency"),
@@ -112,6 +114,7 @@ def _run_body(run: Run, prefix: str) -> str:
     return "".join(
         [
             overview_section(run, prefix),
+            gate_section(run, prefix),
             spread_section(run, prefix),
             context_section(run, prefix),
             itl_section(run, prefix),

@@ -71,6 +71,17 @@ def overview_section(run: Run, prefix: str) -> Markup:
         Column("errors", "errors", numeric=True),
         Column("skipped", "skipped", numeric=True),
     ]
+    from .gate_panel import baseline_delta  # gate_panel builds on this module's helpers
+
+    with_baseline = any(c.get("change_pct") is not None for c in run.gate)
+    if with_baseline:
+        columns.append(
+            Column(
+                "vs baseline",
+                tip_text="Change of each gated metric against the "
+                "baseline (see the Gate section for intervals and verdicts).",
+            )
+        )
     rows, attrs = [], []
     for group in run.groups:
         info = run.targets.get(group.target)
@@ -92,6 +103,7 @@ def overview_section(run: Run, prefix: str) -> Markup:
                 group.errors,
                 group.skipped,
             ]
+            + ([baseline_delta(run, group.target, group.tier)] if with_baseline else [])
         )
         attrs.append({"provider": provider, "model": model, "tier": tier_text(group.tier)})
     filters = (

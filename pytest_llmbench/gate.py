@@ -16,7 +16,7 @@ from .stats import aggregate
 from .thresholds import Threshold
 from .verdict import compare
 
-__all__ = ["GATE_COLUMNS", "evaluate", "gate_lines"]
+__all__ = ["GATE_COLUMNS", "evaluate", "gate_lines", "unchecked_note"]
 
 GATE_COLUMNS = (
     "target",
@@ -59,13 +59,16 @@ def evaluate(
     limits_for: Callable[[str, str], Sequence[Threshold]],
     baseline: Samples | None = None,
 ) -> list[dict[str, Any]]:
-    """One check per aggregate or relative limit and target × tier."""
+    """One check per aggregate or relative limit and measured target × tier. Without a baseline
+    relative limits are left out (the caller says so once, see :func:`unchecked_note`)."""
     current = samples_of(records)
     checks: list[dict[str, Any]] = []
     for agg in aggregate(records):
         key = (str(agg["target"]), agg["tier"])
+        if key not in current:
+            continue  # skipped or failed every time: nothing to check
         for limit in limits_for(str(agg["provider"]), key[0]):
-            if limit.per_request:
+            if limit.per_request or (limit.kind == "relative" and baseline is None):
                 continue
             check: dict[str, Any] = {
                 "target": key[0],
@@ -73,14 +76,9 @@ def evaluate(
                 "limit": limit.label,
                 "source": limit.source,
             }
-            if limit.kind == "relative":
-                if baseline is None:
-                    check.update(
-                        value=None, verdict="not checked (no --llm-baseline)", failed=False
-                    )
-                else:
-                    base = baseline.get(key, {}).get(limit.field) if key in baseline else None
-                    check.update(_relative(limit, base, current.get(key, {}).get(limit.field)))
+            if limit.kind == "relative" and baseline is not None:
+                base = baseline.get(key, {}).get(limit.field) if key in baseline else None
+                check.update(_relative(limit, base, current.get(key, {}).get(limit.field)))
             else:
                 summary = agg["metrics"].get(limit.field, {})
                 value = summary.get(limit.statistic or "median")
@@ -96,6 +94,25 @@ def evaluate(
                     )
             checks.append(check)
     return checks
+
+
+def unchecked_note(
+    records: Sequence[Mapping[str, Any]],
+    limits_for: Callable[[str, str], Sequence[Threshold]],
+    baseline: Samples | None,
+) -> str | None:
+    """One line naming the relative limits that could not be checked for want of a baseline."""
+    if baseline is not None:
+        return None
+    labels = {
+        limit.label
+        for agg in aggregate(records)
+        for limit in limits_for(str(agg["provider"]), str(agg["target"]))
+        if limit.kind == "relative"
+    }
+    if not labels:
+        return None
+    return f"relative limits not checked (no --llm-baseline): {', '.join(sorted(labels))}"
 
 
 def _num(value: Any) -> str:

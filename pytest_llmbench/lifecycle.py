@@ -293,11 +293,12 @@ def run_gate(session: pytest.Session) -> None:
     recorder = config.stash.get(RECORDER_KEY, None)
     if recorder is None or is_worker(config):
         return
-    from .gate import evaluate
+    from .gate import evaluate, unchecked_note
 
     bench = config.stash[BENCH_KEY]
     try:
         recorder.gate = evaluate(recorder.records, bench.limits_by_name, bench.baseline)
+        recorder.gate_note = unchecked_note(recorder.records, bench.limits_by_name, bench.baseline)
     except ConfigError:
         return
     if any(check["failed"] for check in recorder.gate):

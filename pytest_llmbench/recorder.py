@@ -80,6 +80,7 @@ class Recorder:
     baseline_turns: int = 3
     records: list[dict[str, Any]] = field(default_factory=list)
     gate: list[dict[str, Any]] = field(default_factory=list)
+    gate_note: str | None = None
     _jsonl: IO[str] | None = None
 
     @property
@@ -123,6 +124,7 @@ class Recorder:
             "conversations": self.conversations(),
             "calibration": calibration(self.records),
             "gate": self.gate,
+            "gate_note": self.gate_note,
         }
 
     def conversations(self) -> list[dict[str, Any]]:

@@ -152,21 +152,20 @@ def write_summary(
             f"{ttft['mean']:+.3f} ms (max |{calib['ttft_abs_max_ms']:.3f}| ms){tpot_text}"
         )
     gate = document.get("gate") or []
-    if gate:
+    note = document.get("gate_note")
+    if gate or note:
         from .gate import GATE_COLUMNS, gate_lines
 
         terminal.section("llmbench gate", sep="-", bold=True)
-        for text in format_table(gate_lines(gate), GATE_COLUMNS):
-            terminal.write_line(text, red=text.endswith(("BROKEN", "REGRESSED")))
+        if gate:
+            for text in format_table(gate_lines(gate), GATE_COLUMNS):
+                terminal.write_line(text, red=text.endswith(("BROKEN", "REGRESSED")))
+        if note:
+            terminal.write_line(note)
         broken = sum(1 for check in gate if check["failed"])
-        unchecked = sum(1 for check in gate if str(check["verdict"]).startswith("not checked"))
         if broken:
             terminal.write_line(f"{broken} limit(s) broken: the session fails", red=True)
-        elif unchecked == len(gate):
-            terminal.write_line("no limit could be checked")
-        else:
-            terminal.write_line(
-                "all limits hold" + (f" ({unchecked} not checked)" if unchecked else "")
-            )
+        elif gate:
+            terminal.write_line("all checked limits hold")
     for path in written:
         terminal.write_line(f"results: {_shown(path)}")

@@ -216,14 +216,30 @@ def test_gate_panel_and_baseline_delta_column():
     document = minimal_document()
     target = document["records"][0]["target"]
     document["gate"] = [
-        {"target": target, "tier": 0, "limit": "ttft_ms.median: +20%", "baseline": 40.0,
-         "value": 52.0, "change_pct": 30.0, "interval_pct": [28.5, 31.3], "n": "5/5",
-         "verdict": "regressed", "failed": True},
-        {"target": target, "tier": 0, "limit": "decode_tps.median >= 10", "value": 120.0,
-         "n": 5, "verdict": "ok", "failed": False},
+        {
+            "target": target,
+            "tier": 0,
+            "limit": "ttft_ms.median: +20%",
+            "baseline": 40.0,
+            "value": 52.0,
+            "change_pct": 30.0,
+            "interval_pct": [28.5, 31.3],
+            "n": "5/5",
+            "verdict": "regressed",
+            "failed": True,
+        },
+        {
+            "target": target,
+            "tier": 0,
+            "limit": "decode_tps.median >= 10",
+            "value": 120.0,
+            "n": 5,
+            "verdict": "ok",
+            "failed": False,
+        },
     ]
     page = render_html([document])
-    gate = page[page.index('id="gate"'):page.index("</section>", page.index('id="gate"'))]
+    gate = page[page.index('id="gate"') : page.index("</section>", page.index('id="gate"'))]
     assert "1 limit(s) broken: the session failed." in gate
     assert "✗ REGRESSED" in gate and "[+28.5 %, +31.3 %]" in gate
     assert "decode_tps.median &gt;= 10" in gate

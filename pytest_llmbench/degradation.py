@@ -107,7 +107,7 @@ def summarize_conversation(
         "provider": first.get("provider"),
         "model": first.get("model"),
         "simulated": first.get("simulated", False),
-        "turns_planned": first.get("turns_planned"),
+        "turns_planned": first.get("turns_planned") or max((t["turn"] for t in ordered), default=0),
         "turns_measured": len(ok),
         "turns_skipped": sum(1 for t in ordered if t.get("status") == "skipped"),
         "mean_ttft_ms": _mean([t["ttft_ms"] for t in ok if t.get("ttft_ms") is not None]),

@@ -80,6 +80,8 @@ def conversation_lines(conversations: Sequence[Mapping[str, Any]]) -> list[str]:
     """A short summary per conversation: turns, speed, prefill rate, knee, where it stopped."""
     lines = []
     for conv in conversations:
+        if not conv["turns_measured"] and not conv.get("failed_at"):
+            continue  # never started (e.g. no key): listed with the skipped targets
         deg = conv["degradation"]
         text = (
             f"conversation {conv['target']}: {conv['turns_measured']}/{conv['turns_planned']} "
@@ -128,11 +130,12 @@ def write_summary(
             terminal.write_line(text)
     elif not conversations:
         terminal.write_line("no requests were measured")
+    measured = {r.get("target") for r in document["records"] if r.get("ok")}
     skipped = sorted(
         {
             r["target"]: r.get("reason")
             for r in document["records"]
-            if r.get("status") == "skipped" and r.get("target") and r.get("turn") is None
+            if r.get("status") == "skipped" and r.get("target") and r["target"] not in measured
         }.items()
     )
     for target, reason in skipped:

@@ -44,14 +44,14 @@ def _cell(text: object) -> str:
 
 def markdown_summary(document: Mapping[str, Any]) -> str:
     """The aggregates table and conversation lines as GitHub-flavoured Markdown."""
-    from .terminal import _COLUMNS, aggregates_rows, conversation_lines
+    from .terminal import AGGREGATE_COLUMNS, aggregates_rows, conversation_lines
 
     lines = ["### pytest-llmbench", ""]
     rows = aggregates_rows(document.get("aggregates") or [])
     if rows:
         lines += [
-            "| " + " | ".join(_COLUMNS) + " |",
-            "|" + "|".join(["---"] + ["---:"] * (len(_COLUMNS) - 1)) + "|",
+            "| " + " | ".join(AGGREGATE_COLUMNS) + " |",
+            "|" + "|".join(["---"] + ["---:"] * (len(AGGREGATE_COLUMNS) - 1)) + "|",
         ]
         lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
         lines.append("")

@@ -134,7 +134,7 @@ class LLMStream:
             pytest.fail(f"{target.key}: {measurement.error}", pytrace=False)
         broken = _broken_limits(measurement, bench.limits_for(target))
         if broken:
-            self._samples[-1].extra = {**(self._samples[-1].extra or {}), "limits_broken": broken}
+            self.mark_last(limits_broken=broken)
             if check:
                 pytest.fail(f"{target.key}: " + "; ".join(broken), pytrace=False)
         return measurement

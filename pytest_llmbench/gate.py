@@ -16,7 +16,7 @@ from .stats import aggregate
 from .thresholds import Threshold
 from .verdict import compare
 
-__all__ = ["GATE_COLUMNS", "evaluate", "gate_lines", "unchecked_note"]
+__all__ = ["GATE_COLUMNS", "evaluate", "gate_lines"]
 
 GATE_COLUMNS = (
     "target",
@@ -58,18 +58,20 @@ def evaluate(
     records: Sequence[Mapping[str, Any]],
     limits_for: Callable[[str, str], Sequence[Threshold]],
     baseline: Samples | None = None,
-) -> list[dict[str, Any]]:
-    """One check per aggregate or relative limit and measured target × tier. Without a baseline
-    relative limits are left out (the caller says so once, see :func:`unchecked_note`)."""
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One check per aggregate or relative limit and measured target × tier, and a note naming
+    the relative limits left unchecked for want of a baseline (``None`` when there are none)."""
     current = samples_of(records)
     checks: list[dict[str, Any]] = []
+    unchecked: set[str] = set()
     for agg in aggregate(records):
         key = (str(agg["target"]), agg["tier"])
-        if key not in current:
-            continue  # skipped or failed every time: nothing to check
         for limit in limits_for(str(agg["provider"]), key[0]):
-            if limit.per_request or (limit.kind == "relative" and baseline is None):
+            if limit.kind == "relative" and baseline is None:
+                unchecked.add(limit.label)
                 continue
+            if limit.per_request or key not in current:
+                continue  # per-request limits act in the test; unmeasured groups have no data
             check: dict[str, Any] = {
                 "target": key[0],
                 "tier": key[1],
@@ -93,26 +95,10 @@ def evaluate(
                         failed=not held,
                     )
             checks.append(check)
-    return checks
-
-
-def unchecked_note(
-    records: Sequence[Mapping[str, Any]],
-    limits_for: Callable[[str, str], Sequence[Threshold]],
-    baseline: Samples | None,
-) -> str | None:
-    """One line naming the relative limits that could not be checked for want of a baseline."""
-    if baseline is not None:
-        return None
-    labels = {
-        limit.label
-        for agg in aggregate(records)
-        for limit in limits_for(str(agg["provider"]), str(agg["target"]))
-        if limit.kind == "relative"
-    }
-    if not labels:
-        return None
-    return f"relative limits not checked (no --llm-baseline): {', '.join(sorted(labels))}"
+    note = None
+    if unchecked:
+        note = f"relative limits not checked (no --llm-baseline): {', '.join(sorted(unchecked))}"
+    return checks, note
 
 
 def _num(value: Any) -> str:

@@ -293,12 +293,13 @@ def run_gate(session: pytest.Session) -> None:
     recorder = config.stash.get(RECORDER_KEY, None)
     if recorder is None or is_worker(config):
         return
-    from .gate import evaluate, unchecked_note
+    from .gate import evaluate
 
     bench = config.stash[BENCH_KEY]
     try:
-        recorder.gate = evaluate(recorder.records, bench.limits_by_name, bench.baseline)
-        recorder.gate_note = unchecked_note(recorder.records, bench.limits_by_name, bench.baseline)
+        recorder.gate, recorder.gate_note = evaluate(
+            recorder.records, bench.limits_by_name, bench.baseline
+        )
     except ConfigError:
         return
     if any(check["failed"] for check in recorder.gate):

@@ -62,7 +62,7 @@ class HtmlHooks:
         self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
     ) -> None:
         from .stats import aggregate
-        from .terminal import _COLUMNS as HEADER
+        from .terminal import AGGREGATE_COLUMNS as HEADER
         from .terminal import aggregates_rows
 
         recorder = self.config.stash.get(RECORDER_KEY, None)

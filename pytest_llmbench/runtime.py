@@ -92,10 +92,6 @@ class BenchSession:
         assert self._config is not None
         return self._config
 
-    @property
-    def config_error(self) -> ConfigError | None:
-        return self._config_error
-
     def prompts(self) -> PromptSet:
         """The conversation's prompts (``--llm-prompts``, else the config's), loaded once."""
         if self._prompts is None:

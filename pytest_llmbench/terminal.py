@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-__all__ = ["aggregates_rows", "format_table", "write_summary"]
+__all__ = ["AGGREGATE_COLUMNS", "aggregates_rows", "format_table", "write_summary"]
 
-_COLUMNS = (
+AGGREGATE_COLUMNS = (
     "target",
     "tier",
     "n",
@@ -56,7 +56,9 @@ def aggregates_rows(aggregates: Sequence[Mapping[str, Any]]) -> list[tuple[str, 
     return rows
 
 
-def format_table(rows: Sequence[Sequence[str]], header: Sequence[str] = _COLUMNS) -> list[str]:
+def format_table(
+    rows: Sequence[Sequence[str]], header: Sequence[str] = AGGREGATE_COLUMNS
+) -> list[str]:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
 
     def line(cells: Sequence[str]) -> str:

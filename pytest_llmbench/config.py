@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
+from .config_reader import ConfigError, Reader
 from .thresholds import Threshold, parse_threshold
 
 __all__ = [
@@ -27,7 +28,9 @@ __all__ = [
 ]
 
 ClientKind = Literal["lean", "litellm"]
-T = TypeVar("T")
+ManagedKind = Literal["simulator", "llama_cpp"]
+FillerRole = Literal["system", "user"]
+_MANAGED_KINDS = ("simulator", "llama_cpp")
 
 # LiteLLM prefixes that speak the OpenAI wire format: these take the lean path by default.
 _OPENAI_COMPATIBLE_PREFIXES = {"", "openai", "lm_studio", "hosted_vllm", "openai_like", "llamacpp"}
@@ -35,15 +38,6 @@ _DEFAULT_PROMPT = (
     "Write a detailed, well-structured explanation of how a transformer language model generates "
     "text one token at a time, covering attention, the KV cache and sampling."
 )
-
-
-class ConfigError(Exception):
-    """A problem in the config file: ``file: key: problem``."""
-
-    def __init__(self, path: Path, key: str, problem: str) -> None:
-        self.path, self.key, self.problem = path, key, problem
-        where = f"{path}: {key}: " if key else f"{path}: "
-        super().__init__(where + problem)
 
 
 @dataclass(frozen=True)
@@ -85,6 +79,8 @@ class ModelSpec:
     skip_temperature: bool = False
     params: Mapping[str, Any] = field(default_factory=dict)
     sim: Mapping[str, Any] | None = None
+    llama_cpp: Mapping[str, Any] | None = None
+    filler_in: FillerRole = "system"
 
 
 @dataclass(frozen=True)
@@ -96,11 +92,13 @@ class ProviderSpec:
     model_prefix: str
     client: ClientKind
     models: tuple[ModelSpec, ...]
-    managed: Literal["simulator"] | None = None
+    managed: ManagedKind | None = None
     optional: bool = False
     timeout_s: float | None = None
     max_tokens_field: str = "max_tokens"
     params: Mapping[str, Any] = field(default_factory=dict)
+    context_tiers: tuple[int, ...] | None = None
+    max_tokens: int | None = None
 
     @property
     def simulated(self) -> bool:
@@ -140,72 +138,12 @@ class BenchConfig:
         }
 
 
-class _Reader:
-    """Typed access to one mapping of the YAML document, naming keys in errors."""
-
-    def __init__(self, path: Path, data: object, key: str) -> None:
-        if not isinstance(data, Mapping):
-            raise ConfigError(path, key, f"must be a mapping, got {type(data).__name__}")
-        self.path, self.data, self.key = path, data, key
-
-    def sub(self, name: str) -> str:
-        return f"{self.key}.{name}" if self.key else name
-
-    def check_keys(self, allowed: set[str]) -> None:
-        for name in self.data:
-            if name not in allowed:
-                expected = ", ".join(sorted(allowed))
-                raise ConfigError(
-                    self.path, self.sub(str(name)), f"unknown key (expected: {expected})"
-                )
-
-    def get(
-        self,
-        name: str,
-        kind: type[T] | tuple[type, ...],
-        default: T | None = None,
-        required: bool = False,
-    ) -> Any:
-        if name not in self.data or self.data[name] is None:
-            if required:
-                raise ConfigError(self.path, self.sub(name), "missing required key")
-            return default
-        value = self.data[name]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds:
-            value = object()  # YAML's yes/no must not pass for a number or a string
-        if not isinstance(value, kinds):
-            names = " or ".join(k.__name__ for k in kinds)
-            raise ConfigError(
-                self.path, self.sub(name), f"must be {names}, got {self.data[name]!r}"
-            )
-        return value
-
-    def number(
-        self,
-        name: str,
-        default: float | None,
-        minimum: float,
-        integer: bool = False,
-        strict: bool = False,
-    ) -> Any:
-        value = self.get(name, int if integer else (int, float), default)
-        if value is not None and (value <= minimum if strict else value < minimum):
-            relation = ">" if strict else ">="
-            raise ConfigError(
-                self.path, self.sub(name), f"must be {relation} {minimum}, got {value}"
-            )
-        return value
-
-    def text(self, name: str, default: str | None = None, required: bool = False) -> Any:
-        value = self.get(name, str, default, required)
-        if required and not str(value).strip():
-            raise ConfigError(self.path, self.sub(name), "must not be empty")
-        return value
-
-
-def _tiers(reader: _Reader) -> tuple[int, ...]:
+def _tiers(reader: Reader) -> tuple[int, ...]:
     tiers = reader.get("context_tiers", list, [0])
+    return _tier_list(reader, tiers)
+
+
+def _tier_list(reader: Reader, tiers: list[Any]) -> tuple[int, ...]:
     for index, tier in enumerate(tiers):
         if isinstance(tier, bool) or not isinstance(tier, int) or tier < 0:
             raise ConfigError(
@@ -219,7 +157,7 @@ def _tiers(reader: _Reader) -> tuple[int, ...]:
 
 
 def _defaults(path: Path, data: object) -> Defaults:
-    reader = _Reader(path, data if data is not None else {}, "defaults")
+    reader = Reader(path, data if data is not None else {}, "defaults")
     reader.check_keys({"max_tokens", "temperature", "context_tiers", "prompt", "timeout_s"})
     return Defaults(
         max_tokens=reader.number("max_tokens", 512, 1, integer=True),
@@ -245,11 +183,11 @@ def _limits(path: Path, data: object, key: str) -> tuple[Threshold, ...]:
 
 
 def _thresholds(path: Path, data: object) -> ThresholdSpec:
-    reader = _Reader(path, data if data is not None else {}, "thresholds")
+    reader = Reader(path, data if data is not None else {}, "thresholds")
     reader.check_keys({"defaults", "providers", "models"})
     groups = {}
     for name in ("providers", "models"):
-        sub = _Reader(path, reader.data.get(name) or {}, f"thresholds.{name}")
+        sub = Reader(path, reader.data.get(name) or {}, f"thresholds.{name}")
         groups[name] = {str(k): _limits(path, v, sub.sub(str(k))) for k, v in sub.data.items()}
     return ThresholdSpec(
         defaults=_limits(path, reader.data.get("defaults") or [], "thresholds.defaults"),
@@ -259,7 +197,7 @@ def _thresholds(path: Path, data: object) -> ThresholdSpec:
 
 
 def _conversation(path: Path, data: object) -> ConversationSpec:
-    reader = _Reader(path, data if data is not None else {}, "conversation")
+    reader = Reader(path, data if data is not None else {}, "conversation")
     reader.check_keys(
         {
             "prompts",
@@ -286,16 +224,40 @@ def _conversation(path: Path, data: object) -> ConversationSpec:
     )
 
 
-def _model(path: Path, data: object, key: str, simulated: bool) -> ModelSpec:
-    reader = _Reader(path, data, key)
-    reader.check_keys({"id", "display_name", "context_window", "skip_temperature", "params", "sim"})
-    model_id = reader.text("id", required=True)
-    sim = reader.get("sim", Mapping)
-    if sim is not None and not simulated:
+def _server_block(reader: Reader, name: str, managed: str | None) -> dict[str, Any] | None:
+    """A model's settings for the server its provider manages (``sim:`` or ``llama_cpp:``)."""
+    block = reader.get(name, Mapping)
+    kind = "simulator" if name == "sim" else name
+    if block is not None and managed != kind:
         raise ConfigError(
-            path,
-            reader.sub("sim"),
-            "only models of a 'managed: simulator' provider take simulator settings",
+            reader.path,
+            reader.sub(name),
+            f"only models of a 'managed: {kind}' provider take these settings",
+        )
+    if managed == kind:
+        return dict(block or {})
+    return None
+
+
+def _model(path: Path, data: object, key: str, managed: str | None) -> ModelSpec:
+    reader = Reader(path, data, key)
+    reader.check_keys(
+        {
+            "id",
+            "display_name",
+            "context_window",
+            "skip_temperature",
+            "params",
+            "sim",
+            "llama_cpp",
+            "filler_in",
+        }
+    )
+    model_id = reader.text("id", required=True)
+    filler_in = reader.text("filler_in", "system")
+    if filler_in not in ("system", "user"):
+        raise ConfigError(
+            path, reader.sub("filler_in"), f"must be 'system' or 'user', got {filler_in!r}"
         )
     return ModelSpec(
         id=model_id,
@@ -303,12 +265,14 @@ def _model(path: Path, data: object, key: str, simulated: bool) -> ModelSpec:
         context_window=reader.number("context_window", None, 1, integer=True),
         skip_temperature=reader.get("skip_temperature", bool, False),
         params=dict(reader.get("params", Mapping, {})),
-        sim=dict(sim) if sim is not None else ({} if simulated else None),
+        sim=_server_block(reader, "sim", managed),
+        llama_cpp=_server_block(reader, "llama_cpp", managed),
+        filler_in=filler_in,
     )
 
 
 def _provider(path: Path, name: str, data: object) -> ProviderSpec:
-    reader = _Reader(path, data, f"providers.{name}")
+    reader = Reader(path, data, f"providers.{name}")
     reader.check_keys(
         {
             "display_name",
@@ -322,12 +286,16 @@ def _provider(path: Path, name: str, data: object) -> ProviderSpec:
             "timeout_s",
             "max_tokens_field",
             "params",
+            "context_tiers",
+            "max_tokens",
         }
     )
     managed = reader.get("managed", str)
-    if managed not in (None, "simulator"):
+    if managed is not None and managed not in _MANAGED_KINDS:
         raise ConfigError(
-            path, reader.sub("managed"), f"unknown server kind {managed!r} (expected: simulator)"
+            path,
+            reader.sub("managed"),
+            f"unknown server kind {managed!r} (expected: {', '.join(_MANAGED_KINDS)})",
         )
     prefix = reader.text("model_prefix", "")
     client = reader.get("client", str)
@@ -355,14 +323,15 @@ def _provider(path: Path, name: str, data: object) -> ProviderSpec:
         model_prefix=prefix,
         client=client,
         models=tuple(
-            _model(path, m, f"{reader.key}.models[{i}]", managed == "simulator")
-            for i, m in enumerate(models)
+            _model(path, m, f"{reader.key}.models[{i}]", managed) for i, m in enumerate(models)
         ),
         managed=managed,
         optional=reader.get("optional", bool, False),
         timeout_s=reader.number("timeout_s", None, 0, strict=True),
         max_tokens_field=reader.text("max_tokens_field", "max_tokens"),
         params=dict(reader.get("params", Mapping, {})),
+        context_tiers=(_tiers(reader) if reader.data.get("context_tiers") is not None else None),
+        max_tokens=reader.number("max_tokens", None, 1, integer=True),
     )
 
 
@@ -379,7 +348,7 @@ def load_config(path: Path) -> BenchConfig:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(path, "", f"invalid YAML: {where}{problem}") from None
-    root = _Reader(path, document if document is not None else {}, "")
+    root = Reader(path, document if document is not None else {}, "")
     root.check_keys({"defaults", "providers", "thresholds", "conversation"})
     providers = root.get("providers", Mapping, required=True)
     if not providers:

@@ -65,9 +65,19 @@ def analyse(
     knee_factor: float = DEFAULT_KNEE_FACTOR,
     baseline_turns: int = DEFAULT_BASELINE_TURNS,
 ) -> dict[str, Any]:
-    """Fits of TTFT and decode tok/s against prompt tokens, and the knee of each."""
+    """Fits of TTFT and decode tok/s against prompt tokens, and the knee of each.
+
+    TTFT is fitted against the tokens the server had to prefill: where it reported a reused
+    prompt prefix (``cached_tokens``), those are left out, so a prompt cache does not pass for an
+    absurd prefill rate.
+    """
     ok = [t for t in turns if t.get("ok") and t.get("prompt_tokens") is not None]
-    ttft = [(t["prompt_tokens"], t["ttft_ms"]) for t in ok if t.get("ttft_ms") is not None]
+    cached = any(t.get("cached_tokens") for t in ok)
+    ttft = [
+        (t["prompt_tokens"] - (t.get("cached_tokens") or 0), t["ttft_ms"])
+        for t in ok
+        if t.get("ttft_ms") is not None
+    ]
     decode = [(t["prompt_tokens"], t["decode_tps"]) for t in ok if t.get("decode_tps")]
     ttft_fit = fit_line([x for x, _ in ttft], [y for _, y in ttft])
     decode_fit = fit_line([x for x, _ in decode], [y for _, y in decode])
@@ -76,6 +86,7 @@ def analyse(
         prefill_rate = 1000.0 / ttft_fit["slope"]
     return {
         "ttft_vs_context": ttft_fit,
+        "ttft_fit_tokens": "uncached prompt tokens" if cached else "prompt tokens",
         "effective_prefill_tps": prefill_rate,
         "decode_tps_vs_context": decode_fit,
         "decode_tps_change_per_1k_tokens": decode_fit["slope"] * 1000 if decode_fit else None,

@@ -44,6 +44,7 @@ class Sample:
     measurement: Any  # metrics.Measurement (imported lazily to keep the plugin light)
     truth: dict[str, Any] | None = None
     extra: dict[str, Any] | None = None
+    server_timings: dict[str, Any] | None = None
 
 
 def _server_log(sim: Any, response_id: str | None, t0_ns: int) -> dict[str, Any] | None:
@@ -110,10 +111,17 @@ class LLMStream:
         """
         from .clients.base import ChatRequest, ProviderError, RawStream
         from .metrics import Measurement, measure
+        from .runtime import ServerUnavailable
         from .tokens import count_tokens
 
         bench, target = self.bench, self.target
-        api_base = bench.api_base(target)
+        try:
+            api_base = bench.api_base(target)
+            llama = bench.llama_for(target)
+        except ServerUnavailable as exc:
+            failed = Measurement(ok=False, error=str(exc))
+            self._samples.append(Sample(failed, extra=dict(extra or {})))
+            pytest.fail(str(exc), pytrace=False)
         request = ChatRequest(list(messages), bench.request_params(target, params))
 
         async def _run() -> RawStream:
@@ -126,10 +134,22 @@ class LLMStream:
             measurement = Measurement(ok=False, error=str(exc), http_status=exc.status)
             self._samples.append(Sample(measurement, extra=dict(extra or {})))
         else:
-            prompt = sum(count_tokens(_text(m.get("content"))) for m in messages)
-            measurement = measure(raw, count_tokens, prompt)
-            truth = _truth(bench.sim_for(target), measurement.response_id, raw.t0_ns)
-            self._samples.append(Sample(measurement, truth, dict(extra or {})))
+            tokenizer = llama.count_tokens if llama is not None else None
+            prompt = sum((tokenizer or count_tokens)(_text(m.get("content"))) for m in messages)
+            measurement = measure(
+                raw, count_tokens, prompt, tokenizer, "tokenizer" if tokenizer else "tiktoken"
+            )
+            sample = Sample(measurement, extra=dict(extra or {}))
+            if llama is not None:
+                timings = llama.timings(raw.t0_ns, raw.close_ns)
+                if timings is not None:
+                    from .crosscheck import adopt_server_counts, compare
+
+                    sample.server_timings = compare(measurement, timings.to_dict())
+                    adopt_server_counts(measurement, sample.server_timings)
+            else:
+                sample.truth = _truth(bench.sim_for(target), measurement.response_id, raw.t0_ns)
+            self._samples.append(sample)
         if check and not measurement.ok:
             pytest.fail(f"{target.key}: {measurement.error}", pytrace=False)
         broken = _broken_limits(measurement, bench.limits_for(target))
@@ -212,13 +232,17 @@ def llm_run(llm_case: Case) -> int:
 def llm_messages(
     request: pytest.FixtureRequest, llm_target: Target, llm_tier: int
 ) -> list[dict[str, str]]:
-    """The throughput prompt padded with fresh filler to the tier's size (system message)."""
+    """The throughput prompt padded with fresh filler to the tier's size: a system message, or
+    the head of the user message for models whose chat format drops system messages
+    (``filler_in: user``)."""
     from .filler import make_filler
     from .tokens import count_tokens
 
     bench = request.config.stash[BENCH_KEY]
     prompt = bench.config().defaults.prompt
     filler = make_filler(llm_tier - count_tokens(prompt)) if llm_tier else ""
+    if filler and llm_target.model.filler_in == "user":
+        return [{"role": "user", "content": f"{filler}\n\n{prompt}"}]
     messages = [{"role": "system", "content": filler}] if filler else []
     messages.append({"role": "user", "content": prompt})
     return messages

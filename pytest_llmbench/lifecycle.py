@@ -59,6 +59,7 @@ def configure(config: pytest.Config) -> None:
     bench = BenchSession(settings)
     config.stash[BENCH_KEY] = bench
     config.stash[_STARTED_KEY] = _dt.datetime.now(_dt.timezone.utc)
+    bench.log_stamp = config.stash[_STARTED_KEY].strftime("%Y%m%d-%H%M%S")
     from . import conversation, fixtures
 
     config.pluginmanager.register(fixtures, "llmbench-fixtures")
@@ -114,7 +115,6 @@ def generate_tests(metafunc: pytest.Metafunc) -> None:
     bench.active = True
     try:
         targets = _targets(metafunc.config, bench)
-        config = bench.config()
     except ConfigError as exc:
         bench.usage_error = bench.usage_error or exc
         return
@@ -127,10 +127,12 @@ def generate_tests(metafunc: pytest.Metafunc) -> None:
         cases = build_turn_cases(targets, turns)
         metafunc.parametrize("llm_case", [_param(case) for case in cases], indirect=True)
         return
-    tiers: tuple[int | None, ...] = (None,)
-    if "llm_tier" in metafunc.fixturenames:
-        tiers = bench.settings.context_tiers or config.defaults.context_tiers
-    cases = build_cases(targets, tiers, bench.settings.runs, bench.max_tokens())
+    with_tiers = "llm_tier" in metafunc.fixturenames
+
+    def tiers(target: Target) -> tuple[int | None, ...]:
+        return bench.tiers(target) if with_tiers else (None,)
+
+    cases = build_cases(targets, tiers, bench.settings.runs, bench.max_tokens)
     metafunc.parametrize("llm_case", [_param(case) for case in cases], indirect=True)
 
 

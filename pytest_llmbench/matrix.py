@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,6 +131,13 @@ def _reachable(api_base: str, timeout: float = 0.3) -> bool:
         return False
 
 
+def _managed_reason(model: ModelSpec) -> str | None:
+    """Why a ``managed: llama_cpp`` model cannot run here (its packages are not installed)."""
+    from .managed import LlamaCppSpec, missing_reason
+
+    return missing_reason(LlamaCppSpec.from_mapping(model.llama_cpp or {}))
+
+
 def _skip_reason(provider: ProviderSpec, key: str | None, config_path: Path) -> str | None:
     if provider.api_key_env and not key:
         return f"{provider.api_key_env} is not set (environment, or .env beside {config_path.name})"
@@ -159,7 +166,10 @@ def select_targets(config: BenchConfig, settings: Settings) -> list[Target]:
         reason = _skip_reason(provider, key, config.path)
         timeout = settings.timeout_s or provider.timeout_s or config.defaults.timeout_s
         for model in models:
-            targets.append(Target(provider, model, Secret(key) if key else None, reason, timeout))
+            why = reason
+            if why is None and provider.managed == "llama_cpp":
+                why = _managed_reason(model)
+            targets.append(Target(provider, model, Secret(key) if key else None, why, timeout))
     return targets
 
 
@@ -178,16 +188,18 @@ def headroom_reason(target: Target, tier: int, max_tokens: int) -> str | None:
 
 
 def build_cases(
-    targets: Iterable[Target], tiers: Iterable[int | None], runs: int, max_tokens: int
+    targets: Iterable[Target],
+    tiers: Callable[[Target], Sequence[int | None]],
+    runs: int,
+    max_tokens: Callable[[Target], int],
 ) -> list[Case]:
     """Target-major order: every tier and run of one target, then the next target."""
-    tier_list = list(tiers)
     cases: list[Case] = []
     for target in targets:
-        for tier in tier_list:
+        for tier in tiers(target):
             reason = target.skip_reason
             if reason is None and tier is not None:
-                reason = headroom_reason(target, tier, max_tokens)
+                reason = headroom_reason(target, tier, max_tokens(target))
             cases.extend(Case(target, tier, run, reason) for run in range(1, runs + 1))
     return cases
 

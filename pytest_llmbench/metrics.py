@@ -156,11 +156,13 @@ def measure(
     count_tokens: Callable[[str], int],
     prompt_tokens_estimate: int | None = None,
     tokenizer: Callable[[str], int] | None = None,
+    prompt_estimate_source: str = "tiktoken",
 ) -> Measurement:
     """Compute the per-request fields of ``raw``.
 
     ``count_tokens`` is tiktoken's cl100k_base count; ``tokenizer`` the model's own, where one is
-    configured; ``prompt_tokens_estimate`` the prompt's count when the server reports none.
+    configured; ``prompt_tokens_estimate`` the prompt's count when the server reports none, counted
+    by ``prompt_estimate_source``.
     """
     t0 = raw.t0_ns
     events = [d for d in raw.deltas if d.is_token_event]
@@ -204,7 +206,7 @@ def measure(
     m.prompt_tokens = _usage_int(usage, "prompt_tokens") or _usage_int(usage, "input_tokens")
     m.prompt_token_source = "usage" if m.prompt_tokens is not None else None
     if m.prompt_tokens is None and prompt_tokens_estimate is not None:
-        m.prompt_tokens, m.prompt_token_source = prompt_tokens_estimate, "tiktoken"
+        m.prompt_tokens, m.prompt_token_source = prompt_tokens_estimate, prompt_estimate_source
     m.cached_tokens = _usage_int(usage, "prompt_tokens_details", "cached_tokens")
 
     reasoning_usage = _usage_int(usage, "completion_tokens_details", "reasoning_tokens")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from .crosscheck import crosscheck_summary
 from .stats import aggregate, summarize
 
 __all__ = ["SCHEMA_VERSION", "Recorder", "calibration", "sample_records"]
@@ -34,6 +35,8 @@ def sample_records(case: Mapping[str, Any], samples: Iterable[Any]) -> list[dict
         record["reasoning_chars"] = len(texts["reasoning"])
         record["answer_preview"] = texts["answer"][:PREVIEW_CHARS]
         record["truth"] = sample.truth
+        if sample.server_timings is not None:
+            record["server_timings"] = sample.server_timings
         record.update(sample.extra or {})
         records.append(record)
     return records
@@ -123,6 +126,7 @@ class Recorder:
             "aggregates": aggregate(self.records),
             "conversations": self.conversations(),
             "calibration": calibration(self.records),
+            "crosscheck": crosscheck_summary(self.records),
             "gate": self.gate,
             "gate_note": self.gate_note,
         }

@@ -11,9 +11,13 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import dataclasses
+import os
+import tempfile
 import threading
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .clients.base import ChatRequest, ProviderError, StreamClient
@@ -25,13 +29,18 @@ from .thresholds import Threshold
 if TYPE_CHECKING:
     from .baseline import Samples
     from .conversation import ConversationState
+    from .managed import LlamaCppServer
     from .prompts import PromptSet
     from .server.process import SimServer
 
-__all__ = ["BenchSession", "MeasureLoop"]
+__all__ = ["BenchSession", "MeasureLoop", "ServerUnavailable"]
 
 T = TypeVar("T")
 WARMUP_MAX_TOKENS = 4
+
+
+class ServerUnavailable(Exception):
+    """A managed server could not be started; every test of its target fails with this."""
 
 
 class MeasureLoop:
@@ -72,6 +81,8 @@ class BenchSession:
     _clients: dict[str, StreamClient] = field(default_factory=dict)
     _warmups: dict[str, asyncio.Future[None]] = field(default_factory=dict)
     _sims: dict[str, SimServer] = field(default_factory=dict)
+    _llamas: dict[str, LlamaCppServer | ServerUnavailable] = field(default_factory=dict)
+    log_stamp: str = "session"
     conversations: dict[str, ConversationState] = field(default_factory=dict)
     baseline: Samples | None = None
     baseline_about: dict[str, Any] | None = None
@@ -83,8 +94,7 @@ class BenchSession:
         """The validated config; raises :class:`ConfigError` (cached) when it is bad."""
         if self._config is None and self._config_error is None:
             try:
-                self._config = load_config(self.settings.config_path)
-                _check_simulator_settings(self._config)
+                self._config = _check_managed_settings(load_config(self.settings.config_path))
             except ConfigError as exc:
                 self._config_error = exc
         if self._config_error is not None:
@@ -128,19 +138,26 @@ class BenchSession:
                 merged[(limit.field, limit.statistic, limit.kind)] = limit
         return tuple(merged.values())
 
-    def max_tokens(self) -> int:
-        return self.settings.max_tokens or self.config().defaults.max_tokens
+    def max_tokens(self, target: Target) -> int:
+        """``--llm-max-tokens``, else the provider's ``max_tokens``, else the config default."""
+        chosen = self.settings.max_tokens or target.provider.max_tokens
+        return chosen or self.config().defaults.max_tokens
+
+    def tiers(self, target: Target) -> tuple[int, ...]:
+        """``--llm-context-tiers``, else the provider's ``context_tiers``, else the defaults."""
+        chosen = self.settings.context_tiers or target.provider.context_tiers
+        return chosen or self.config().defaults.context_tiers
 
     def request_params(self, target: Target, extra: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults, then provider, model and call parameters; ``None`` removes a key."""
         defaults = self.config().defaults
-        return self._params(target, self.max_tokens(), defaults.temperature, {}, extra)
+        return self._params(target, self.max_tokens(target), defaults.temperature, {}, extra)
 
     def conversation_params(self, target: Target, extra: Mapping[str, Any]) -> dict[str, Any]:
         """The conversation's defaults (the context-window seed's), then the same layers."""
         spec = self.config().conversation
         base = {"reasoning_effort": spec.reasoning_effort} if spec.reasoning_effort else {}
-        max_tokens = self.settings.max_tokens or spec.max_tokens
+        max_tokens = self.settings.max_tokens or target.provider.max_tokens or spec.max_tokens
         return self._params(target, max_tokens, spec.temperature, base, extra)
 
     def _params(
@@ -183,7 +200,51 @@ class BenchSession:
                 self._sims[target.provider.name] = sim
             return sim
 
+    def llama_for(self, target: Target) -> LlamaCppServer | None:
+        """The llama.cpp server behind a ``managed: llama_cpp`` target, started on first need.
+
+        Raises :class:`ServerUnavailable` (remembered, so later tests fail at once) when it cannot
+        start: its message names the log and quotes its end.
+        """
+        if target.provider.managed != "llama_cpp":
+            return None
+        with self._lock:
+            server = self._llamas.get(target.key)
+            if server is None:
+                server = self._start_llama(target)
+                self._llamas[target.key] = server
+        if isinstance(server, ServerUnavailable):
+            raise server
+        return server
+
+    def _start_llama(self, target: Target) -> LlamaCppServer | ServerUnavailable:
+        from .managed import LlamaCppServer, LlamaCppSpec, ManagedServerError
+        from .matrix import safe_id
+
+        spec = LlamaCppSpec.from_mapping(target.model.llama_cpp or {})
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        name = "-".join(filter(None, (self.log_stamp, safe_id(target.key), worker)))
+        if self.settings.save:
+            log_dir = self.settings.results_dir
+        else:
+            log_dir = Path(tempfile.mkdtemp(prefix="llmbench-server-"))
+        config_dir = self.config().path.parent
+        try:
+            return LlamaCppServer.start(
+                spec, target.model.id, config_dir, log_dir / f"{name}.server.log"
+            )
+        except (ManagedServerError, OSError, ImportError) as exc:
+            return ServerUnavailable(f"{target.key}: the managed llama.cpp server failed: {exc}")
+
+    def server_log(self, target: Target) -> Path | None:
+        """The managed server's log file, when the target has one running."""
+        server = self._llamas.get(target.key)
+        return None if server is None or isinstance(server, Exception) else server.log_path
+
     def api_base(self, target: Target) -> str | None:
+        llama = self.llama_for(target)
+        if llama is not None:
+            return llama.base_url + "/v1"
         sim = self.sim_for(target)
         if sim is None:
             return target.provider.api_base
@@ -205,6 +266,21 @@ class BenchSession:
         assert api_base is not None
         return LeanClient(api_base, target.model.id, key, target.timeout_s)
 
+    def _warmup_messages(self, target: Target) -> list[dict[str, str]]:
+        """A short prompt; for a managed llama.cpp server, one at the session's largest tier.
+
+        llama.cpp pays a one-off cost the first time it evaluates a prompt larger than any before
+        (2-6 s on two cores, and its own prompt-eval timer leaves it out); the untimed warm-up
+        takes it, so no measured request does.
+        """
+        text = "Say OK."
+        if target.provider.managed == "llama_cpp":
+            from .filler import make_filler
+
+            tier = max(self.tiers(target))
+            text = f"{make_filler(tier)}\n\n{text}" if tier else text
+        return [{"role": "user", "content": text}]
+
     async def client(self, target: Target, api_base: str | None) -> StreamClient:
         """The target's client, created on the measuring loop and warmed up once (untimed).
 
@@ -217,7 +293,7 @@ class BenchSession:
             self._clients[target.key] = client
             params = self.request_params(target, {})
             params[target.provider.max_tokens_field] = WARMUP_MAX_TOKENS
-            warmup = ChatRequest([{"role": "user", "content": "Say OK."}], params)
+            warmup = ChatRequest(self._warmup_messages(target), params)
             self._warmups[target.key] = asyncio.ensure_future(_warm_up(client, warmup))
         await asyncio.shield(self._warmups[target.key])
         return client
@@ -236,9 +312,11 @@ class BenchSession:
             self._loop = None
         self._clients.clear()
         self._warmups.clear()
-        for sim in self._sims.values():
-            sim.stop()
+        for server in [*self._sims.values(), *self._llamas.values()]:
+            if not isinstance(server, Exception):
+                server.stop()
         self._sims.clear()
+        self._llamas.clear()
 
 
 async def _warm_up(client: StreamClient, request: ChatRequest) -> None:
@@ -246,18 +324,28 @@ async def _warm_up(client: StreamClient, request: ChatRequest) -> None:
         await client.stream(request)
 
 
-def _check_simulator_settings(config: BenchConfig) -> None:
-    """Validate ``sim:`` blocks at load time, so a typo is a usage error, not a failed test."""
-    simulated = [p for p in config.providers if p.simulated]
-    if not simulated:
-        return
-    from .server.profile import SimProfile
-
-    for provider in simulated:
+def _check_managed_settings(config: BenchConfig) -> BenchConfig:
+    """Validate ``sim:`` and ``llama_cpp:`` blocks at load time, so a typo is a usage error, not
+    a failed test; a llama.cpp model without a ``context_window`` gets its ``n_ctx``."""
+    providers = []
+    for provider in config.providers:
+        models = []
         for index, model in enumerate(provider.models):
+            key = f"providers.{provider.name}.models[{index}]"
             try:
-                SimProfile.from_mapping(model.sim or {})
+                if provider.simulated:
+                    from .server.profile import SimProfile
+
+                    SimProfile.from_mapping(model.sim or {})
+                elif provider.managed == "llama_cpp":
+                    from .managed import LlamaCppSpec
+
+                    spec = LlamaCppSpec.from_mapping(model.llama_cpp or {})
+                    if model.context_window is None:
+                        model = dataclasses.replace(model, context_window=spec.n_ctx)
             except ValueError as exc:
-                raise ConfigError(
-                    config.path, f"providers.{provider.name}.models[{index}].sim", str(exc)
-                ) from None
+                block = "sim" if provider.simulated else "llama_cpp"
+                raise ConfigError(config.path, f"{key}.{block}", str(exc)) from None
+            models.append(model)
+        providers.append(dataclasses.replace(provider, models=tuple(models)))
+    return dataclasses.replace(config, providers=tuple(providers))

@@ -118,6 +118,28 @@ def _shown(path: Path) -> Path:
         return path
 
 
+def crosscheck_lines(crosscheck: Mapping[str, Any] | None) -> list[str]:
+    """One line per target served by a managed llama.cpp server: ours against its own timings."""
+    lines = []
+    for target, values in (crosscheck or {}).items():
+        parts = []
+        for key, text, unit in (
+            ("ttft_minus_prompt_eval_ms", "TTFT − its prompt eval", "ms"),
+            ("e2e_minus_total_ms", "e2e − its total", "ms"),
+            ("decode_tps_diff_pct", "decode tok/s vs its eval", "%"),
+            ("output_tokens_diff_pct", "output tokens vs its count", "%"),
+            ("cached_tokens", "prompt tokens it reused", ""),
+        ):
+            stats = values.get(key) or {}
+            if stats.get("n"):
+                parts.append(f"{text} median {stats['median']:+.1f}{unit and ' ' + unit}")
+        n = max((s.get("n") or 0 for s in values.values()), default=0)
+        lines.append(
+            f"cross-check against llama.cpp's own timings, {target} (n={n}): " + "; ".join(parts)
+        )
+    return lines
+
+
 def write_summary(
     terminal: pytest.TerminalReporter,
     document: Mapping[str, Any],
@@ -156,6 +178,8 @@ def write_summary(
             f"calibration against the built-in server (n={ttft['n']}): TTFT error mean "
             f"{ttft['mean']:+.3f} ms (max |{calib['ttft_abs_max_ms']:.3f}| ms){tpot_text}"
         )
+    for line in crosscheck_lines(document.get("crosscheck")):
+        terminal.write_line(line)
     gate = document.get("gate") or []
     note = document.get("gate_note")
     if gate or note:

@@ -121,6 +121,7 @@ class Run:
     calibration: Calibration | None
     answers: list[tuple[str, str]]
     gate: list[Mapping[str, Any]] = field(default_factory=list)
+    crosscheck: Mapping[str, Any] = field(default_factory=dict)
 
     def label(self, target: str) -> str:
         info = self.targets.get(target)
@@ -299,4 +300,5 @@ def extract(document: Mapping[str, Any]) -> Run:
         calibration=_calibration(document, records),
         answers=_answers(records),
         gate=[_map(check) for check in _list(document.get("gate"))],
+        crosscheck=_map(document.get("crosscheck")),
     )

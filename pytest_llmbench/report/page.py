@@ -11,6 +11,7 @@ from typing import Any
 
 from .assets import CSS, JS
 from .compare import comparison_section
+from .crosscheck import crosscheck_section
 from .gate_panel import gate_section
 from .history import runs_section, trends_section
 from .markup import Markup, esc, fmt
@@ -35,6 +36,7 @@ _RUN_SECTIONS = (
     ("itl", "Inter-token latency"),
     ("conversation", "Conversation"),
     ("calibration", "Calibration"),
+    ("crosscheck", "Cross-check"),
     ("issues", "Failures and skips"),
     ("answers", "Sample answers"),
 )
@@ -120,6 +122,7 @@ def _run_body(run: Run, prefix: str) -> str:
             itl_section(run, prefix),
             conversation_section(run, prefix),
             calibration_section(run, prefix),
+            crosscheck_section(run, prefix),
             issues_section(run, prefix),
             answers_section(run, prefix),
         ]

@@ -59,7 +59,12 @@ def test_start_log_file_and_stop_leave_no_process(tmp_path):
     assert not server.base_url.endswith("/v1")
     first = _chat(server.base_url, "m")
     second = _chat(server.base_url, "other")
-    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    deadline = time.monotonic() + 5
+    while True:  # the server logs a request just after its last byte: the client may be first
+        lines = [json.loads(line) for line in log.read_text().splitlines()]
+        if len(lines) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
     assert [r["id"] for r in lines] == [first["id"], second["id"]]
     assert lines == server.requests()
     assert server.request(first["id"])["output_tokens"] == 3

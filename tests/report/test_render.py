@@ -249,3 +249,19 @@ def test_gate_panel_and_baseline_delta_column():
 def test_gate_panel_says_none_without_limits():
     page = render_html([minimal_document()])
     assert "none (no aggregate or baseline limits configured)" in page
+
+
+def test_crosscheck_section_shows_llama_cpp_figures_escaped() -> None:
+    document = minimal_document()
+    target = '<img src=x onerror="alert(1)">/m'
+    document["crosscheck"] = {
+        target: {
+            "e2e_minus_total_ms": {"n": 3, "median": 17.5, "min": 4.0, "max": 30.0},
+            "decode_tps_diff_pct": {"n": 3, "median": -16.9, "min": -20.0, "max": -10.0},
+        }
+    }
+    page = render_html([document])
+    assert "Cross-check against llama.cpp&#x27;s own timings" in page
+    assert "e2e − llama.cpp total (ms)" in page and "17.5" in page and "-16.9" in page
+    assert '<img src=x onerror="alert(1)">' not in page
+    assert render_html([minimal_document()]).count("no managed llama.cpp server in this run") == 1

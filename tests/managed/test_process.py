@@ -114,9 +114,7 @@ def test_the_server_dies_with_a_killed_parent(fake_module: str, tmp_path: Path) 
         f"""
         import os, sys
         from pathlib import Path
-        from tests.procs import alive, processes_with
-
-from pytest_llmbench.managed import ManagedProcess
+        from pytest_llmbench.managed import ManagedProcess
         server = ManagedProcess.start("fake", {fake_module!r}, ["ok", "{{port}}"],
                                       Path({str(log)!r}), "/ready", 20)
         print(server.pid, flush=True)

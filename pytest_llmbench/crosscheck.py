@@ -18,20 +18,7 @@ from typing import Any
 
 from .stats import summarize
 
-__all__ = ["adopt_server_counts", "compare", "crosscheck_summary"]
-
-
-def adopt_server_counts(measurement: Any, timings: Mapping[str, Any]) -> None:
-    """Take the prompt and cached token counts from the server's log (METRICS.md: the server's
-    own report comes before any count of ours; it includes the chat template's tokens)."""
-    prompt, cached = timings.get("prompt_tokens"), timings.get("cached_tokens")
-    if not isinstance(prompt, int) or measurement.prompt_token_source == "usage":
-        return
-    measurement.prompt_tokens, measurement.prompt_token_source = prompt, "server log"
-    measurement.cached_tokens = cached if isinstance(cached, int) else None
-    if measurement.ttft_ms:
-        uncached = prompt - (measurement.cached_tokens or 0)
-        measurement.prefill_tps = uncached / (measurement.ttft_ms / 1e3)
+__all__ = ["compare", "crosscheck_summary"]
 
 
 def compare(measurement: Any, timings: Mapping[str, Any]) -> dict[str, Any]:

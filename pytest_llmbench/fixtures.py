@@ -134,20 +134,22 @@ class LLMStream:
             measurement = Measurement(ok=False, error=str(exc), http_status=exc.status)
             self._samples.append(Sample(measurement, extra=dict(extra or {})))
         else:
+            timings = llama.timings(raw.t0_ns, raw.close_ns) if llama is not None else None
             tokenizer = llama.count_tokens if llama is not None else None
-            prompt = sum((tokenizer or count_tokens)(_text(m.get("content"))) for m in messages)
-            measurement = measure(
-                raw, count_tokens, prompt, tokenizer, "tokenizer" if tokenizer else "tiktoken"
-            )
-            sample = Sample(measurement, extra=dict(extra or {}))
-            if llama is not None:
-                timings = llama.timings(raw.t0_ns, raw.close_ns)
-                if timings is not None:
-                    from .crosscheck import adopt_server_counts, compare
-
-                    sample.server_timings = compare(measurement, timings.to_dict())
-                    adopt_server_counts(measurement, sample.server_timings)
+            if timings is not None and timings.prompt_tokens is not None:
+                # The server's log is its report of the prompt (chat template included).
+                prompt, source, cached = timings.prompt_tokens, "server log", timings.cached_tokens
             else:
+                count = tokenizer or count_tokens
+                prompt = sum(count(_text(m.get("content"))) for m in messages)
+                source, cached = ("tokenizer" if tokenizer else "tiktoken"), None
+            measurement = measure(raw, count_tokens, prompt, tokenizer, source, cached)
+            sample = Sample(measurement, extra=dict(extra or {}))
+            if timings is not None:
+                from .crosscheck import compare
+
+                sample.server_timings = compare(measurement, timings.to_dict())
+            elif llama is None:
                 sample.truth = _truth(bench.sim_for(target), measurement.response_id, raw.t0_ns)
             self._samples.append(sample)
         if check and not measurement.ok:

@@ -157,12 +157,14 @@ def measure(
     prompt_tokens_estimate: int | None = None,
     tokenizer: Callable[[str], int] | None = None,
     prompt_estimate_source: str = "tiktoken",
+    cached_tokens_estimate: int | None = None,
 ) -> Measurement:
     """Compute the per-request fields of ``raw``.
 
     ``count_tokens`` is tiktoken's cl100k_base count; ``tokenizer`` the model's own, where one is
     configured; ``prompt_tokens_estimate`` the prompt's count when the server reports none, counted
-    by ``prompt_estimate_source``.
+    by ``prompt_estimate_source``, with ``cached_tokens_estimate`` beside it when that source knows
+    (a managed server's log).
     """
     t0 = raw.t0_ns
     events = [d for d in raw.deltas if d.is_token_event]
@@ -208,6 +210,8 @@ def measure(
     if m.prompt_tokens is None and prompt_tokens_estimate is not None:
         m.prompt_tokens, m.prompt_token_source = prompt_tokens_estimate, prompt_estimate_source
     m.cached_tokens = _usage_int(usage, "prompt_tokens_details", "cached_tokens")
+    if m.cached_tokens is None and m.prompt_token_source == prompt_estimate_source:
+        m.cached_tokens = cached_tokens_estimate
 
     reasoning_usage = _usage_int(usage, "completion_tokens_details", "reasoning_tokens")
     if reasoning_usage:

@@ -236,11 +236,6 @@ class BenchSession:
         except (ManagedServerError, OSError, ImportError) as exc:
             return ServerUnavailable(f"{target.key}: the managed llama.cpp server failed: {exc}")
 
-    def server_log(self, target: Target) -> Path | None:
-        """The managed server's log file, when the target has one running."""
-        server = self._llamas.get(target.key)
-        return None if server is None or isinstance(server, Exception) else server.log_path
-
     def api_base(self, target: Target) -> str | None:
         llama = self.llama_for(target)
         if llama is not None:

@@ -13,6 +13,7 @@ import importlib.util
 import json
 import os
 import threading
+import time
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -204,8 +205,6 @@ class LlamaCppServer:
     def timings(self, t0_ns: int, end_ns: int) -> RequestTimings | None:
         """llama.cpp's own timings of the one request served between ``t0_ns`` and ``end_ns``
         (waiting briefly for its lines to reach the log); ``None`` when not exactly one was."""
-        import time
-
         deadline = time.monotonic() + _TIMINGS_WAIT_S
         while True:
             lines, _ = read_log(self.process.log_path)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from .markup import Column, Markup, esc, table
-from .model import Run, num
+from .model import Run, as_map, num
 from .sections import none, section
 
 __all__ = ["crosscheck_section"]
@@ -45,10 +42,6 @@ _ROWS = (
 )
 
 
-def _map(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 def crosscheck_section(run: Run, prefix: str) -> Markup:
     title = "Cross-check against llama.cpp's own timings"
     section_id = f"{prefix}crosscheck"
@@ -66,7 +59,7 @@ def crosscheck_section(run: Run, prefix: str) -> Markup:
     rows = []
     for target, values in run.crosscheck.items():
         for key, label, explanation in _ROWS:
-            stats = _map(_map(values).get(key))
+            stats = as_map(as_map(values).get(key))
             if not stats.get("n"):
                 continue
             rows.append(

@@ -23,6 +23,7 @@ __all__ = [
     "Run",
     "Summary",
     "TargetInfo",
+    "as_map",
     "extract",
     "num",
     "percentile",
@@ -39,7 +40,8 @@ GROUP_FIELDS = (
 )
 
 
-def _map(value: object) -> Mapping[str, Any]:
+def as_map(value: object) -> Mapping[str, Any]:
+    """``value`` if it is a mapping, else an empty one (documents may be partial)."""
     return value if isinstance(value, Mapping) else {}
 
 
@@ -133,7 +135,7 @@ def _target_infos(document: Mapping[str, Any]) -> dict[str, TargetInfo]:
     sources = [*_list(document.get("aggregates")), *_list(document.get("records"))]
     sources += _list(document.get("conversations"))
     for item in sources:
-        item = _map(item)
+        item = as_map(item)
         key = item.get("target")
         if not isinstance(key, str) or (key in infos and infos[key].display_name):
             continue
@@ -149,7 +151,7 @@ def _target_infos(document: Mapping[str, Any]) -> dict[str, TargetInfo]:
 
 
 def _records(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    return [_map(r) for r in _list(document.get("records")) if isinstance(r, Mapping)]
+    return [as_map(r) for r in _list(document.get("records")) if isinstance(r, Mapping)]
 
 
 def _is_turn(record: Mapping[str, Any]) -> bool:
@@ -163,14 +165,14 @@ def _tier(value: object) -> int | None:
 
 def _groups(document: Mapping[str, Any], records: list[Mapping[str, Any]]) -> list[Group]:
     groups: dict[tuple[str, int | None], Group] = {}
-    for agg in map(_map, _list(document.get("aggregates"))):
+    for agg in map(as_map, _list(document.get("aggregates"))):
         key = (str(agg.get("target")), _tier(agg.get("tier")))
         group = groups.setdefault(key, Group(*key))
         group.requests = int(num(agg.get("requests")) or 0)
         group.errors = int(num(agg.get("errors")) or 0)
         group.skipped = int(num(agg.get("skipped")) or 0)
-        for name, stats in _map(agg.get("metrics")).items():
-            group.stats[name] = Summary.from_aggregate(_map(stats))
+        for name, stats in as_map(agg.get("metrics")).items():
+            group.stats[name] = Summary.from_aggregate(as_map(stats))
     counted: set[tuple[str, int | None]] = set(groups)
     for record in records:
         if _is_turn(record) or not isinstance(record.get("target"), str):
@@ -209,7 +211,7 @@ def _conversations(
             turns.setdefault(record["target"], [])
             if record.get("ok") and record.get("status", "passed") == "passed":
                 turns[record["target"]].append(record)
-    summaries = {str(c.get("target")): c for c in map(_map, _list(document.get("conversations")))}
+    summaries = {str(c.get("target")): c for c in map(as_map, _list(document.get("conversations")))}
     result = []
     for target in dict.fromkeys([*summaries, *turns]):
         ordered = sorted(turns.get(target, []), key=lambda t: num(t.get("turn")) or 0)
@@ -258,7 +260,7 @@ def _calibration(
     ttft: dict[str, list[float]] = {}
     tpot: dict[str, list[float]] = {}
     for record in records:
-        truth = _map(record.get("truth"))
+        truth = as_map(record.get("truth"))
         target = str(record.get("target"))
         if not record.get("ok") or not truth:
             continue
@@ -268,7 +270,7 @@ def _calibration(
         measured, logged = num(record.get("tpot_ms")), num(truth.get("tpot_ms"))
         if measured is not None and logged:
             tpot.setdefault(target, []).append((measured - logged) / logged * 100)
-    summary = _map(document.get("calibration"))
+    summary = as_map(document.get("calibration"))
     if not summary and not ttft and not tpot:
         return None
     return Calibration(summary, ttft, tpot)
@@ -287,7 +289,7 @@ def _answers(records: list[Mapping[str, Any]]) -> list[tuple[str, str]]:
 def extract(document: Mapping[str, Any]) -> Run:
     """Everything the report shows about one results document."""
     records = _records(document)
-    metadata = _map(document.get("metadata"))
+    metadata = as_map(document.get("metadata"))
     return Run(
         started=str(metadata.get("started") or ""),
         metadata=metadata,
@@ -299,6 +301,6 @@ def extract(document: Mapping[str, Any]) -> Run:
         distributions=_distributions(records),
         calibration=_calibration(document, records),
         answers=_answers(records),
-        gate=[_map(check) for check in _list(document.get("gate"))],
-        crosscheck=_map(document.get("crosscheck")),
+        gate=[as_map(check) for check in _list(document.get("gate"))],
+        crosscheck=as_map(document.get("crosscheck")),
     )

@@ -9,7 +9,7 @@ from typing import Any
 from .charts import Point, Series, StripRow, VLine, line_chart, strip_chart
 from .glossary import LABELS, UNITS, tip
 from .markup import Column, Markup, details_table, esc, figure, fmt, table
-from .model import Conversation, Run, Summary, num
+from .model import Conversation, Run, Summary, as_map, num
 from .sections import none, section, styles
 from .svg import AxisSpec, legend
 
@@ -23,10 +23,6 @@ _CURVES = (
 )
 
 
-def _map(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
 def _knee_text(kind: str, knee: Mapping[str, Any]) -> str:
     return (
         f"{kind} knee at turn {knee.get('turn')} ({fmt(num(knee.get('context_tokens')))} prompt "
@@ -37,15 +33,15 @@ def _knee_text(kind: str, knee: Mapping[str, Any]) -> str:
 
 def _facts(run: Run, conv: Conversation) -> str:
     s = conv.summary
-    deg = _map(s.get("degradation"))
+    deg = as_map(s.get("degradation"))
     skipped = int(num(s.get("turns_skipped")) or 0)
     planned = s.get("turns_planned") or len(conv.turns) + skipped
     parts = [f"{len(conv.turns)}/{planned} turns measured"]
-    failed = _map(s.get("failed_at"))
+    failed = as_map(s.get("failed_at"))
     if not conv.turns and not failed:
         parts.append(f"not run ({skipped} turns skipped; the reason is under Failures and skips)")
         return f"<li><strong>{esc(run.label(conv.target))}</strong>: {esc('; '.join(parts))}</li>"
-    fit = _map(deg.get("ttft_vs_context"))
+    fit = as_map(deg.get("ttft_vs_context"))
     rate = num(deg.get("effective_prefill_tps"))
     if rate is not None:
         parts.append(
@@ -58,14 +54,14 @@ def _facts(run: Run, conv: Conversation) -> str:
     elif conv.turns:
         parts.append("no prefill fit (fewer than two turns with distinct context)")
     for kind, key in (("TTFT", "ttft_knee"), ("decode", "decode_knee")):
-        knee = _map(deg.get(key))
+        knee = as_map(deg.get(key))
         if knee:
             parts.append(_knee_text(kind, knee))
     if conv.turns and deg and not deg.get("ttft_knee") and not deg.get("decode_knee"):
         parts.append(f"no knee (factor ×{fmt(num(deg.get('knee_factor')), 1)})")
     if failed:
         parts.append(f"stopped: turn {failed.get('turn')} failed: {failed.get('error')}")
-    limit = _map(s.get("context_limit"))
+    limit = as_map(s.get("context_limit"))
     if limit:
         parts.append(
             f"context window reached at turn {limit.get('turn')} ({limit.get('tokens')} tokens)"
@@ -87,7 +83,7 @@ def _curve(run: Run, convs: list[Conversation], metric: str, knee_key: str, pref
         ]
         if points:
             series.append(Series(f"t{index}", label, index, points))
-        knee = _map(_map(conv.summary.get("degradation")).get(knee_key)) if knee_key else {}
+        knee = as_map(as_map(conv.summary.get("degradation")).get(knee_key)) if knee_key else {}
         if knee and num(knee.get("turn")) is not None:
             kind = "TTFT" if metric == "ttft_ms" else "decode"
             vlines.append(
@@ -198,7 +194,7 @@ def calibration_section(run: Run, prefix: str) -> Markup:
         ("tpot_error_pct", "TPOT error", "%", cal.tpot_error_pct, "tpot_abs_max_pct"),
     ):
         flat = [v for values in pooled.values() for v in values]
-        s = _summary(_map(cal.summary.get(key)), flat)
+        s = _summary(as_map(cal.summary.get(key)), flat)
         abs_max = num(cal.summary.get(abs_key))
         if abs_max is None and flat:
             abs_max = max(abs(v) for v in flat)

@@ -289,7 +289,8 @@ class BenchSession:
             params = self.request_params(target, {})
             params[target.provider.max_tokens_field] = WARMUP_MAX_TOKENS
             warmup = ChatRequest(self._warmup_messages(target), params)
-            self._warmups[target.key] = asyncio.ensure_future(_warm_up(client, warmup))
+            llama = self.llama_for(target)
+            self._warmups[target.key] = asyncio.ensure_future(_warm_up(client, warmup, llama))
         await asyncio.shield(self._warmups[target.key])
         return client
 
@@ -314,9 +315,15 @@ class BenchSession:
         self._llamas.clear()
 
 
-async def _warm_up(client: StreamClient, request: ChatRequest) -> None:
+async def _warm_up(
+    client: StreamClient, request: ChatRequest, llama: LlamaCppServer | None
+) -> None:
     with contextlib.suppress(ProviderError):  # the measured request reports it with its status
-        await client.stream(request)
+        raw = await client.stream(request)
+        if llama is not None:
+            # llama.cpp's timing lines can reach the log a little after the stream ends; wait for
+            # the warm-up's, so they cannot fall in the first measured request's window.
+            await asyncio.to_thread(llama.timings, raw.t0_ns, raw.close_ns)
 
 
 def _check_managed_settings(config: BenchConfig) -> BenchConfig:

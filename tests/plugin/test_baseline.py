@@ -11,7 +11,9 @@ import yaml
 
 from .conftest import sim_config
 
-BASE = {"ttft_ms": 100, "itl_ms": 5, "jitter_ms": 1, "output_tokens": 20}
+# A 200 ms first token: a loaded two-core machine adds a few ms to a run now and then, and at
+# 100 ms one such run in five baselines put the bootstrap interval of a real +30 % at +19.9 %.
+BASE = {"ttft_ms": 200, "itl_ms": 5, "jitter_ms": 1, "output_tokens": 20}
 LIMITS = ["ttft_ms.median: +20%", "decode_tps.median: -10%"]
 
 

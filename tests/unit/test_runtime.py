@@ -67,3 +67,26 @@ def test_measure_loop_runs_coroutines_from_any_loop():
     finally:
         loop.close()
     assert loop.loop.is_closed()
+
+
+def test_warm_up_claims_its_llama_timings_before_any_measured_request():
+    """llama.cpp logs a request's timings as it ends, sometimes after the client has the last
+    chunk; the untimed warm-up must wait for its own, or they land in the first measured
+    request's window and that request loses its cross-check (seen in CI)."""
+    from pytest_llmbench.clients.base import RawStream
+    from pytest_llmbench.runtime import _warm_up
+
+    claimed = []
+
+    class Client:
+        async def stream(self, request):
+            return RawStream(t0_ns=10, close_ns=20, deltas=[])
+
+    class Llama:
+        def timings(self, t0_ns, end_ns):
+            claimed.append((t0_ns, end_ns))
+
+    asyncio.run(_warm_up(Client(), None, Llama()))
+    assert claimed == [(10, 20)]
+    asyncio.run(_warm_up(Client(), None, None))  # other targets: nothing to claim
+    assert claimed == [(10, 20)]

@@ -236,18 +236,18 @@ def llm_messages(
 ) -> list[dict[str, str]]:
     """The throughput prompt padded with fresh filler to the tier's size: a system message, or
     the head of the user message for models whose chat format drops system messages
-    (``filler_in: user``)."""
-    from .filler import make_filler
+    (``filler_in: user``). With no filler the prompt gets a nonce, so no run repeats another."""
+    from .filler import make_filler, mark_unique
     from .tokens import count_tokens
 
     bench = request.config.stash[BENCH_KEY]
     prompt = bench.config().defaults.prompt
     filler = make_filler(llm_tier - count_tokens(prompt)) if llm_tier else ""
-    if filler and llm_target.model.filler_in == "user":
+    if not filler:
+        return [{"role": "user", "content": mark_unique(prompt)}]
+    if llm_target.model.filler_in == "user":
         return [{"role": "user", "content": f"{filler}\n\n{prompt}"}]
-    messages = [{"role": "system", "content": filler}] if filler else []
-    messages.append({"role": "user", "content": prompt})
-    return messages
+    return [{"role": "system", "content": filler}, {"role": "user", "content": prompt}]
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from pytest_llmbench.filler import make_filler
+from pytest_llmbench.filler import make_filler, mark_unique
 from pytest_llmbench.tokens import CL100K_SHA256, count_tokens, encoding
 
 
@@ -27,6 +27,14 @@ def test_seeded_filler_is_reproducible():
 
 def test_zero_tokens_is_empty():
     assert make_filler(0) == ""
+
+
+def test_a_bare_prompt_gets_a_short_nonce_of_its_own():
+    prompt = "Write a haiku about latency."
+    marked = [mark_unique(prompt) for _ in range(5)]
+    assert all(m.endswith(prompt) for m in marked)
+    assert len({tuple(encoding().encode_ordinary(m)[:3]) for m in marked}) == 5
+    assert max(count_tokens(m) - count_tokens(prompt) for m in marked) <= 10
 
 
 def test_tokenizer_loads_offline_from_the_shipped_file(monkeypatch, tmp_path):

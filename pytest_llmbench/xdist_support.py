@@ -8,17 +8,22 @@ the plugin supplies the scheduler: xdist's own scope scheduler, with each conver
 one conversation thus stay together and in order, while different conversations and the other
 tests spread across workers. ``loadfile`` and ``loadscope`` keep a conversation whole by
 themselves; under ``worksteal`` and ``loadgroup`` each turn fails with a message saying so.
+
+Every test of a target whose server the plugin runs on this machine (``managed: llama_cpp``) is one
+scope too: one worker starts one server for it, and its requests never compete with each other
+for the cores (two servers on two cores halved each one's speed).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
-__all__ = ["DIST_KEY", "SPLITTING_DIST_MODES", "ConversationScheduling", "XdistHooks"]
+__all__ = ["DIST_KEY", "SPLITTING_DIST_MODES", "BenchScheduling", "XdistHooks"]
 
 #: Where the controller tells its workers the distribution mode (workers see ``dist == "no"``).
 DIST_KEY = "llmbench_dist"
@@ -27,12 +32,42 @@ SPLITTING_DIST_MODES = {"worksteal", "loadgroup"}
 _TURN = re.compile(r"-turn\d{3,}\]$")
 
 
-class ConversationScheduling(LoadScopeScheduling):  # type: ignore[misc]
-    """Load scheduling in which one conversation's turns form a single unit of work."""
+class BenchScheduling(LoadScopeScheduling):  # type: ignore[misc]
+    """Load scheduling in which one conversation's turns form a single unit of work, and so do
+    all the tests of each target in ``local_targets`` (their test-id prefixes)."""
+
+    def __init__(self, config: pytest.Config, log: Any, local_targets: Iterable[str] = ()) -> None:
+        super().__init__(config, log)
+        ids = "|".join(re.escape(i) for i in sorted(local_targets, key=len, reverse=True))
+        self._local = re.compile(rf"\[({ids})-(?:ctx|run|turn)\d") if ids else None
 
     def _split_scope(self, nodeid: str) -> str:
+        local = self._local.search(nodeid) if self._local is not None else None
+        if local is not None:
+            return f"local server {local.group(1)}"
         match = _TURN.search(nodeid)
         return nodeid[: match.start()] if match else nodeid
+
+
+def _local_target_ids(config: pytest.Config) -> list[str]:
+    """Test-id prefixes of the targets whose server this machine runs (``managed: llama_cpp``)."""
+    from .config import ConfigError
+    from .keys import BENCH_KEY
+    from .matrix import Target
+
+    bench = config.stash.get(BENCH_KEY, None)
+    if bench is None:
+        return []
+    try:
+        providers = bench.config().providers
+    except ConfigError:
+        return []  # the workers report it
+    return [
+        Target(provider=p, model=m).id
+        for p in providers
+        if p.managed == "llama_cpp"
+        for m in p.models
+    ]
 
 
 class XdistHooks:
@@ -46,9 +81,10 @@ class XdistHooks:
         node.workerinput[DIST_KEY] = self.config.getoption("dist", None)
 
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
-        """Keep conversations whole under ``--dist load`` (``pytest_xdist_make_scheduler``)."""
+        """Keep conversations, and each local server's tests, whole under ``--dist load``
+        (``pytest_xdist_make_scheduler``)."""
         if config.getoption("dist", None) == "load":
-            return ConversationScheduling(config, log)
+            return BenchScheduling(config, log, _local_target_ids(config))
         return None
 
 

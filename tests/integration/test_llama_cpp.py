@@ -134,12 +134,15 @@ def test_gemma_format_drops_system_messages(project: pytest.Pytester) -> None:
     assert not _servers_under(project.path)
 
 
-def test_xdist_workers_leave_no_server(project: pytest.Pytester) -> None:
-    (project.path / "config.yaml").write_text(_config([0]))
-    result = project.runpytest_subprocess(
-        "-p", "no:cacheprovider", "-n", "2", "-k", "throughput", "--llm-runs", "2"
-    )
-    result.assert_outcomes(passed=2)
+def test_xdist_runs_one_server_and_leaves_none(project: pytest.Pytester) -> None:
+    """Under ``-n 2`` every test of the local target goes to one worker: one server, whose
+    requests never compete with a second server for the cores; none is left afterwards."""
+    (project.path / "config.yaml").write_text(_config([0], turns=2))
+    result = project.runpytest_subprocess("-p", "no:cacheprovider", "-n", "2", "--llm-runs", "2")
+    result.assert_outcomes(passed=4)
+    logs = list((project.path / "results").glob("*.server.log"))
+    assert len(logs) == 1 and logs[0].name.endswith(("-gw0.server.log", "-gw1.server.log")), logs
+    assert all("server_timings" in r for r in _results(project.path)["records"])
     assert not _servers_under(project.path)
 
 
@@ -148,11 +151,13 @@ def test_an_interrupted_session_leaves_no_server(
     project: pytest.Pytester, signum: signal.Signals
 ) -> None:
     (project.path / "config.yaml").write_text(_config([0], turns=12))
+    output = project.path / "session.txt"
+    command = [sys.executable, "-X", "faulthandler", "-m", "pytest", "-p", "no:cacheprovider"]
     process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-k", "conversation"],
+        [*command, "-k", "conversation"],
         cwd=project.path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output.open("wb"),
+        stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     try:
@@ -166,7 +171,12 @@ def test_an_interrupted_session_leaves_no_server(
             pytest.fail("the managed server never served a turn")
         assert _servers_under(project.path)
         process.send_signal(signum)
-        process.wait(60)
+        try:
+            process.wait(90)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            process.wait(10)
+            pytest.fail(f"pytest did not end after the signal:\n{output.read_text()[-6000:]}")
     finally:
         if process.poll() is None:
             process.kill()

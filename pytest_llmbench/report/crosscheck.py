@@ -13,7 +13,9 @@ _ROWS = (
         "ttft_minus_prompt_eval_ms",
         "TTFT − llama.cpp prompt eval (ms)",
         "Our TTFT minus llama.cpp's prefill time: HTTP, chat template, tokenizing and sending "
-        "the first token. Large values mean llama.cpp's timer left a cost out.",
+        "the first token. It grows with the prompt (llama-cpp-python tokenizes it and looks for "
+        "the cached prefix in Python, outside llama.cpp's timer): tens of ms for a short prompt, "
+        "hundreds at a few thousand tokens.",
     ),
     (
         "e2e_minus_total_ms",

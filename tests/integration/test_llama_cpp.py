@@ -146,13 +146,21 @@ def test_xdist_runs_one_server_and_leaves_none(project: pytest.Pytester) -> None
     assert not _servers_under(project.path)
 
 
+_WITH_CTRL_C = (
+    "import signal, sys, pytest; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.exit(pytest.main(sys.argv[1:]))"
+)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
 def test_an_interrupted_session_leaves_no_server(
     project: pytest.Pytester, signum: signal.Signals
 ) -> None:
     (project.path / "config.yaml").write_text(_config([0], turns=12))
     output = project.path / "session.txt"
-    command = [sys.executable, "-X", "faulthandler", "-m", "pytest", "-p", "no:cacheprovider"]
+    # A process started in the background by a non-interactive shell inherits SIGINT ignored, and
+    # Python then leaves it ignored: give the session Ctrl-C's usual meaning whatever ran us.
+    command = [sys.executable, "-X", "faulthandler", "-c", _WITH_CTRL_C, "-p", "no:cacheprovider"]
     process = subprocess.Popen(
         [*command, "-k", "conversation"],
         cwd=project.path,

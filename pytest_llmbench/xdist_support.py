@@ -10,8 +10,8 @@ tests spread across workers. ``loadfile`` and ``loadscope`` keep a conversation 
 themselves; under ``worksteal`` and ``loadgroup`` each turn fails with a message saying so.
 
 Every test of a target whose server the plugin runs on this machine (``managed: llama_cpp``) is one
-scope too: one worker starts one server for it, and its requests never compete with each other
-for the cores (two servers on two cores halved each one's speed).
+scope too: one worker starts one server for it, instead of one server per worker, all competing
+for the same cores.
 """
 
 from __future__ import annotations

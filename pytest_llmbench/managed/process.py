@@ -9,7 +9,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -26,7 +25,6 @@ __all__ = ["LogLine", "ManagedProcess", "ManagedServerError", "free_port", "read
 LogLine = tuple[int, str]
 _TAIL_LINES = 30
 _POLL_S = 0.2
-_STOP_GRACE_S = 10.0
 # Loopback only: never route a managed server's traffic through a proxy from the environment.
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -63,10 +61,11 @@ def read_log(path: Path, offset: int = 0) -> tuple[list[LogLine], int]:
 class ManagedProcess(StopsOnExit):
     """One server process; see :meth:`start`. A context manager that stops it."""
 
+    stop_grace_s = 10.0
+
     def __init__(self, name: str, process: subprocess.Popen[bytes], port: int, log: Path) -> None:
         self.name, self.process, self.port, self.log_path = name, process, port, log
         self.base_url = f"http://127.0.0.1:{port}"
-        self._stopped = False
 
     @classmethod
     def start(
@@ -141,20 +140,7 @@ class ManagedProcess(StopsOnExit):
     def pid(self) -> int:
         return self.process.pid
 
-    def stop(self) -> None:
-        """SIGTERM the server's process group, wait, then SIGKILL it. Safe to call again."""
-        if self._stopped:
-            return
-        self._stopped = True
-        atexit.unregister(self.stop)
-        if self.process.poll() is None:
-            self._signal(signal.SIGTERM)
-            try:
-                self.process.wait(_STOP_GRACE_S)
-            except subprocess.TimeoutExpired:
-                self._signal(signal.SIGKILL)
-                self.process.wait()
-
     def _signal(self, signum: int) -> None:
+        """Signal the whole process group (the server and anything it started)."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signum)

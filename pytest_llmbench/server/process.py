@@ -12,6 +12,7 @@ import collections
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,10 +37,34 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class StopsOnExit:
-    """A context manager that calls ``self.stop()`` on the way out (servers we start)."""
+    """A server process we started: :meth:`stop` sends SIGTERM, waits ``stop_grace_s``, then
+    SIGKILL (safe to call again); a context manager that stops it on the way out."""
+
+    process: subprocess.Popen[Any]
+    stop_grace_s = 5.0
+    _stopped = False
 
     def stop(self) -> None:
-        raise NotImplementedError
+        if self._stopped:
+            return
+        self._stopped = True
+        atexit.unregister(self.stop)
+        if self.process.poll() is None:
+            self._signal(signal.SIGTERM)
+            try:
+                self.process.wait(self.stop_grace_s)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                self.process.wait()
+        self._after_stop()
+
+    def _signal(self, signum: int) -> None:
+        """Deliver ``signum`` to the server (the process itself, unless overridden)."""
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(signum)
+
+    def _after_stop(self) -> None:
+        """Release what outlives the process (threads, pipes)."""
 
     def __enter__(self) -> Self:
         return self
@@ -62,7 +87,6 @@ class SimServer(StopsOnExit):
         self._tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
         self._ready = threading.Event()
         self._reader: threading.Thread | None = None
-        self._stopped = False
         self._eof = False
 
     @classmethod
@@ -175,19 +199,7 @@ class SimServer(StopsOnExit):
             raise
         return record
 
-    def stop(self) -> None:
-        """SIGTERM the server, wait up to 5 s, then kill it. Safe to call more than once."""
-        if self._stopped:
-            return
-        self._stopped = True
-        atexit.unregister(self.stop)
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5.0)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+    def _after_stop(self) -> None:
         if self._reader is not None:
             self._reader.join(timeout=2.0)
         if self.process.stdout is not None:

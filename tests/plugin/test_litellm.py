@@ -5,11 +5,10 @@ tolerances are wider and stated here: TTFT within 5 ms of the server's truth, TP
 (about 1.5 ms of TTFT error at p50 and 4 ms at p99 were measured at one stream).
 """
 
-import pytest
-
+from ..extras import needs_litellm
 from .conftest import sim_config
 
-pytest.importorskip("litellm")
+pytestmark = needs_litellm
 
 SIM = {"ttft_ms": 40, "itl_ms": 6, "output_tokens": 40}
 LITELLM_TTFT_TOLERANCE_MS = 5.0

@@ -4,6 +4,7 @@ import sys
 
 import pytest
 
+from ..extras import needs_litellm
 from .conftest import sim_config
 
 FAST = {"ttft_ms": 5, "itl_ms": 1, "output_tokens": 12}
@@ -195,10 +196,10 @@ def test_user_written_tests_are_measured_and_recorded(bench):
     assert all(r["tier"] is None and r["truth"] for r in records)
 
 
-@pytest.mark.parametrize("prefix", ["", "anthropic/"], ids=["lean", "litellm"])
+@pytest.mark.parametrize(
+    "prefix", ["", pytest.param("anthropic/", marks=needs_litellm)], ids=["lean", "litellm"]
+)
 def test_secrets_never_leave_the_process(bench, monkeypatch, prefix):
-    if prefix:
-        pytest.importorskip("litellm")
     secret = "sk-llmbench-test-DO-NOT-LEAK-4242"
     monkeypatch.setenv("LLMBENCH_TEST_SIM_KEY", secret)
     extra = {"api_key_env": "LLMBENCH_TEST_SIM_KEY", "model_prefix": prefix}

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from pytest_llmbench.tokens import count_tokens
+
+from ..extras import HAS_LITELLM
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 
@@ -129,10 +129,11 @@ quiet_litellm = pytest.mark.filterwarnings(
 
 @pytest.fixture(scope="module")
 def litellm():
-    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    module = pytest.importorskip("litellm")
-    module.suppress_debug_info = True
-    return module
+    if not HAS_LITELLM:
+        pytest.skip("the [litellm] extra is not installed")
+    from pytest_llmbench.clients.litellm_client import import_litellm
+
+    return import_litellm()
 
 
 async def _litellm_stream(litellm, **kwargs):

@@ -31,7 +31,7 @@ from typing import Any
 from pytest_llmbench.clients.base import ChatRequest, RawStream, interpret_chunk
 from pytest_llmbench.clients.lean import LeanClient
 from pytest_llmbench.clients.sse import parse_openai_stream
-from pytest_llmbench.server.process import SimServer
+from pytest_llmbench.servers.sim.server import SimServer
 
 MESSAGES = [{"role": "user", "content": "Stream a long answer."}]
 Streamer = Callable[[], Awaitable[tuple[int, list[int], str | None]]]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .config import BenchConfig, ConfigError, ModelSpec, ProviderSpec, load_config
 from .matrix import Case, Target
-from .metrics import Measurement, measure
+from .measure.metrics import Measurement, measure
 
 __all__ = [
     "BenchConfig",

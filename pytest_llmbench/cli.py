@@ -48,7 +48,7 @@ def _report_parser() -> argparse.ArgumentParser:
 
 
 def _report(args: Sequence[str]) -> int:
-    from .report import ReportInputError, load_document, write_html
+    from .outputs.report import ReportInputError, load_document, write_html
 
     parser = _report_parser()
     options = parser.parse_args(args)
@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     namespace, _ = _parser().parse_known_args(args[:1])
     if namespace.command == "serve-sim":
-        from .server.cli import main as serve_main
+        from .servers.sim.command import main as serve_main
 
         return serve_main(args[1:])
     if namespace.command == "report":

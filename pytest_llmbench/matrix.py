@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from .config import BenchConfig, ModelSpec, ProviderSpec
-from .options import Settings
+from .config.options import Settings
+from .config.spec import BenchConfig, ModelSpec, ProviderSpec
 
 __all__ = [
+    "CONTEXT_MARGIN",
     "Case",
     "Secret",
     "Target",
@@ -25,6 +26,9 @@ __all__ = [
     "select_targets",
 ]
 
+#: Tokens of a model's context window kept free beyond the prompt and the planned output: the
+#: throughput tiers' headroom and the conversation's last turn both leave this margin.
+CONTEXT_MARGIN = 100
 _UNSAFE = re.compile(r"[^A-Za-z0-9._+-]+")
 
 
@@ -133,7 +137,7 @@ def _reachable(api_base: str, timeout: float = 0.3) -> bool:
 
 def _managed_reason(model: ModelSpec) -> str | None:
     """Why a ``managed: llama_cpp`` model cannot run here (its packages are not installed)."""
-    from .managed import LlamaCppSpec, missing_reason
+    from .servers.llama_cpp import LlamaCppSpec, missing_reason
 
     return missing_reason(LlamaCppSpec.from_mapping(model.llama_cpp or {}))
 
@@ -178,11 +182,11 @@ def headroom_reason(target: Target, tier: int, max_tokens: int) -> str | None:
     window = target.model.context_window
     if window is None:
         return None
-    headroom = window - max_tokens - 100
+    headroom = window - max_tokens - CONTEXT_MARGIN
     if tier > headroom:
         return (
             f"tier {tier} exceeds {target.model.display_name}'s headroom {headroom} "
-            f"(context_window {window} - max_tokens {max_tokens} - 100)"
+            f"(context_window {window} - max_tokens {max_tokens} - {CONTEXT_MARGIN})"
         )
     return None
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pytest_llmbench.managed import LlamaCppSpec, missing_reason
+from pytest_llmbench.servers.llama_cpp import LlamaCppSpec, missing_reason
 
 from ..procs import processes_with
 
@@ -73,7 +73,7 @@ def _results(path: Path) -> dict:
 
 def _servers_under(path: Path) -> list[int]:
     """Live managed-server processes whose log is under ``path``."""
-    return processes_with("pytest_llmbench.managed.launch", str(path))
+    return processes_with("pytest_llmbench.servers.launch", str(path))
 
 
 def test_gemma_tiers_and_conversation(project: pytest.Pytester) -> None:

@@ -216,7 +216,7 @@ INERT_CONFTEST = """
 import sys
 
 def pytest_unconfigure(config):
-    names = ("aiohttp", "litellm", "tiktoken", "yaml", "dotenv", "pytest_llmbench.server",
+    names = ("aiohttp", "litellm", "tiktoken", "yaml", "dotenv", "pytest_llmbench.servers.sim",
              "pytest_llmbench.clients.lean")
     heavy = [m for m in names if m in sys.modules]
     with open("modules.txt", "w") as f:
@@ -254,7 +254,7 @@ import pytest
 @pytest.mark.asyncio
 async def test_first(llm_stream, llm_target):
     await llm_stream([{"role": "user", "content": "measured"}])
-    sim = llm_stream.bench.sim_for(llm_target)
+    sim = llm_stream.bench.endpoints.sim_for(llm_target)
     requests = sim.requests()
     assert len(requests) == 2, requests
     warmup, measured = requests
@@ -279,7 +279,7 @@ import pytest
 async def test_burst(llm_stream, llm_target):
     records = await asyncio.gather(*(llm_stream([{"role": "user", "content": f"q{i}"}])
                                      for i in range(8)))
-    requests = llm_stream.bench.sim_for(llm_target).requests()
+    requests = llm_stream.bench.endpoints.sim_for(llm_target).requests()
     assert len(requests) == 9  # one warm-up, then the eight measured
     warmup = requests[0]
     assert warmup["max_tokens"] == 4

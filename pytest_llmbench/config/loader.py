@@ -1,0 +1,282 @@
+"""``config.yaml``: load, validate, freeze.
+
+The schema is the studio seed's (``defaults`` and ``providers`` with ``api_base``, ``api_key_env``,
+``model_prefix`` and ``models``), plus a few keys of our own. Every problem is reported as one
+:class:`ConfigError` naming the file, the key path and what is wrong; the plugin turns it into a
+pytest usage error (exit 4) before any request is sent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .reader import ConfigError, Reader
+from .spec import (
+    DEFAULT_PROMPT,
+    MANAGED_KINDS,
+    OPENAI_COMPATIBLE_PREFIXES,
+    BenchConfig,
+    ConversationSpec,
+    Defaults,
+    ModelSpec,
+    ProviderSpec,
+    ThresholdSpec,
+)
+from .thresholds import Threshold, parse_threshold
+
+__all__ = ["load_config"]
+
+
+def _tiers(reader: Reader) -> tuple[int, ...]:
+    tiers = reader.get("context_tiers", list, [0])
+    return _tier_list(reader, tiers)
+
+
+def _tier_list(reader: Reader, tiers: list[Any]) -> tuple[int, ...]:
+    for index, tier in enumerate(tiers):
+        if isinstance(tier, bool) or not isinstance(tier, int) or tier < 0:
+            raise ConfigError(
+                reader.path,
+                reader.sub(f"context_tiers[{index}]"),
+                f"must be a whole number of tokens >= 0, got {tier!r}",
+            )
+    if not tiers:
+        raise ConfigError(reader.path, reader.sub("context_tiers"), "must list at least one tier")
+    return tuple(dict.fromkeys(tiers))
+
+
+def _defaults(path: Path, data: object) -> Defaults:
+    reader = Reader(path, data if data is not None else {}, "defaults")
+    reader.check_keys({"max_tokens", "temperature", "context_tiers", "prompt", "timeout_s"})
+    return Defaults(
+        max_tokens=reader.number("max_tokens", 512, 1, integer=True),
+        temperature=float(reader.number("temperature", 0.7, 0)),
+        context_tiers=_tiers(reader),
+        prompt=reader.text("prompt", DEFAULT_PROMPT),
+        timeout_s=float(reader.number("timeout_s", 120.0, 0, strict=True)),
+    )
+
+
+def _limits(path: Path, data: object, key: str) -> tuple[Threshold, ...]:
+    if isinstance(data, str):
+        data = [data]
+    if not isinstance(data, list):
+        raise ConfigError(path, key, "must be a list of limits like 'ttft_ms.p90 <= 800'")
+    limits = []
+    for index, text in enumerate(data):
+        try:
+            limits.append(parse_threshold(str(text), source=f"{path.name}: {key}"))
+        except ValueError as exc:
+            raise ConfigError(path, f"{key}[{index}]", str(exc)) from None
+    return tuple(limits)
+
+
+def _thresholds(path: Path, data: object) -> ThresholdSpec:
+    reader = Reader(path, data if data is not None else {}, "thresholds")
+    reader.check_keys({"defaults", "providers", "models"})
+    groups = {}
+    for name in ("providers", "models"):
+        sub = Reader(path, reader.data.get(name) or {}, f"thresholds.{name}")
+        groups[name] = {str(k): _limits(path, v, sub.sub(str(k))) for k, v in sub.data.items()}
+    return ThresholdSpec(
+        defaults=_limits(path, reader.data.get("defaults") or [], "thresholds.defaults"),
+        providers=groups["providers"],
+        models=groups["models"],
+    )
+
+
+def _conversation(path: Path, data: object) -> ConversationSpec:
+    reader = Reader(path, data if data is not None else {}, "conversation")
+    reader.check_keys(
+        {
+            "prompts",
+            "turns",
+            "max_tokens",
+            "temperature",
+            "reasoning_effort",
+            "knee_factor",
+            "baseline_turns",
+        }
+    )
+    base = ConversationSpec()
+    effort = reader.get("reasoning_effort", str, base.reasoning_effort)
+    if "reasoning_effort" in reader.data and reader.data["reasoning_effort"] is None:
+        effort = None
+    return ConversationSpec(
+        prompts=reader.text("prompts", base.prompts),
+        turns=reader.number("turns", base.turns, 0, integer=True),
+        max_tokens=reader.number("max_tokens", base.max_tokens, 1, integer=True),
+        temperature=float(reader.number("temperature", base.temperature, 0)),
+        reasoning_effort=effort,
+        knee_factor=float(reader.number("knee_factor", base.knee_factor, 1, strict=True)),
+        baseline_turns=reader.number("baseline_turns", base.baseline_turns, 1, integer=True),
+    )
+
+
+def _server_block(reader: Reader, name: str, managed: str | None) -> dict[str, Any] | None:
+    """A model's settings for the server its provider manages (``sim:`` or ``llama_cpp:``)."""
+    block = reader.get(name, Mapping)
+    kind = "simulator" if name == "sim" else name
+    if block is not None and managed != kind:
+        raise ConfigError(
+            reader.path,
+            reader.sub(name),
+            f"only models of a 'managed: {kind}' provider take these settings",
+        )
+    if managed == kind:
+        return dict(block or {})
+    return None
+
+
+def _model(path: Path, data: object, key: str, managed: str | None) -> ModelSpec:
+    reader = Reader(path, data, key)
+    reader.check_keys(
+        {
+            "id",
+            "display_name",
+            "context_window",
+            "skip_temperature",
+            "params",
+            "sim",
+            "llama_cpp",
+            "filler_in",
+        }
+    )
+    model_id = reader.text("id", required=True)
+    filler_in = reader.text("filler_in", "system")
+    if filler_in not in ("system", "user"):
+        raise ConfigError(
+            path, reader.sub("filler_in"), f"must be 'system' or 'user', got {filler_in!r}"
+        )
+    return ModelSpec(
+        id=model_id,
+        display_name=reader.text("display_name", model_id),
+        context_window=reader.number("context_window", None, 1, integer=True),
+        skip_temperature=reader.get("skip_temperature", bool, False),
+        params=dict(reader.get("params", Mapping, {})),
+        sim=_server_block(reader, "sim", managed),
+        llama_cpp=_server_block(reader, "llama_cpp", managed),
+        filler_in=filler_in,
+    )
+
+
+def _provider(path: Path, name: str, data: object) -> ProviderSpec:
+    reader = Reader(path, data, f"providers.{name}")
+    reader.check_keys(
+        {
+            "display_name",
+            "api_base",
+            "api_key_env",
+            "model_prefix",
+            "client",
+            "models",
+            "managed",
+            "optional",
+            "timeout_s",
+            "max_tokens_field",
+            "params",
+            "context_tiers",
+            "max_tokens",
+        }
+    )
+    managed = reader.get("managed", str)
+    if managed is not None and managed not in MANAGED_KINDS:
+        raise ConfigError(
+            path,
+            reader.sub("managed"),
+            f"unknown server kind {managed!r} (expected: {', '.join(MANAGED_KINDS)})",
+        )
+    prefix = reader.text("model_prefix", "")
+    client = reader.get("client", str)
+    if client is None:
+        client = "lean" if prefix.rstrip("/") in OPENAI_COMPATIBLE_PREFIXES else "litellm"
+    if client not in ("lean", "litellm"):
+        raise ConfigError(
+            path, reader.sub("client"), f"must be 'lean' or 'litellm', got {client!r}"
+        )
+    api_base = reader.text("api_base")
+    if api_base is None and client == "lean" and managed is None:
+        raise ConfigError(
+            path,
+            reader.sub("api_base"),
+            "required for the lean OpenAI-compatible client (or set client: litellm)",
+        )
+    models = reader.get("models", list, required=True)
+    if not models:
+        raise ConfigError(path, reader.sub("models"), "must list at least one model")
+    return ProviderSpec(
+        name=name,
+        display_name=reader.text("display_name", name),
+        api_base=api_base.rstrip("/") if api_base else None,
+        api_key_env=reader.text("api_key_env"),
+        model_prefix=prefix,
+        client=client,
+        models=tuple(
+            _model(path, m, f"{reader.key}.models[{i}]", managed) for i, m in enumerate(models)
+        ),
+        managed=managed,
+        optional=reader.get("optional", bool, False),
+        timeout_s=reader.number("timeout_s", None, 0, strict=True),
+        max_tokens_field=reader.text("max_tokens_field", "max_tokens"),
+        params=dict(reader.get("params", Mapping, {})),
+        context_tiers=(_tiers(reader) if reader.data.get("context_tiers") is not None else None),
+        max_tokens=reader.number("max_tokens", None, 1, integer=True),
+    )
+
+
+def load_config(path: Path) -> BenchConfig:
+    """Read and validate ``path``; raises :class:`ConfigError` with the file, key and problem."""
+    import yaml
+
+    if not path.is_file():
+        raise ConfigError(path, "", "file not found (pass --llm-config PATH or create config.yaml)")
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(path, "", f"invalid YAML: {where}{problem}") from None
+    root = Reader(path, document if document is not None else {}, "")
+    root.check_keys({"defaults", "providers", "thresholds", "conversation"})
+    providers = root.get("providers", Mapping, required=True)
+    if not providers:
+        raise ConfigError(path, "providers", "must list at least one provider")
+    config = BenchConfig(
+        path=path,
+        defaults=_defaults(path, root.data.get("defaults")),
+        providers=tuple(_provider(path, str(name), data) for name, data in providers.items()),
+        conversation=_conversation(path, root.data.get("conversation")),
+        thresholds=_thresholds(path, root.data.get("thresholds")),
+    )
+    return _check_managed_settings(config)
+
+
+def _check_managed_settings(config: BenchConfig) -> BenchConfig:
+    """Validate ``sim:`` and ``llama_cpp:`` blocks at load time, so a typo is a usage error, not
+    a failed test; a llama.cpp model without a ``context_window`` gets its ``n_ctx``."""
+    providers = []
+    for provider in config.providers:
+        models = []
+        for index, model in enumerate(provider.models):
+            key = f"providers.{provider.name}.models[{index}]"
+            try:
+                if provider.simulated:
+                    from ..servers.sim.profile import SimProfile
+
+                    SimProfile.from_mapping(model.sim or {})
+                elif provider.managed == "llama_cpp":
+                    from ..servers.llama_cpp import LlamaCppSpec
+
+                    spec = LlamaCppSpec.from_mapping(model.llama_cpp or {})
+                    if model.context_window is None:
+                        model = dataclasses.replace(model, context_window=spec.n_ctx)
+            except ValueError as exc:
+                block = "sim" if provider.simulated else "llama_cpp"
+                raise ConfigError(config.path, f"{key}.{block}", str(exc)) from None
+            models.append(model)
+        providers.append(dataclasses.replace(provider, models=tuple(models)))
+    return dataclasses.replace(config, providers=tuple(providers))

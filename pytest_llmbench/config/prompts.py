@@ -1,0 +1,110 @@
+"""The conversation's prompts: load and check a prompts file (``prompts/lalm_conversation.json``).
+
+The shape is ``{"schema_version": 1, "title", "tiers": [{"name", "first", "last"}], "prompts":
+[{"number", "tier", "text"}]}`` (``prompts/lalm_conversation.schema.json``). A malformed file is a
+:class:`~.config.ConfigError` naming the file, the key and the problem.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .reader import ConfigError
+from .spec import BenchConfig
+
+__all__ = ["Prompt", "PromptSet", "load_prompts", "resolve_prompts"]
+
+
+@dataclass(frozen=True)
+class Prompt:
+    number: int
+    tier: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PromptSet:
+    path: Path
+    title: str
+    prompts: tuple[Prompt, ...]
+
+    def first(self, turns: int | None) -> tuple[Prompt, ...]:
+        """The first ``turns`` prompts (all when ``None`` or 0)."""
+        return self.prompts[:turns] if turns else self.prompts
+
+
+def _tiers(path: Path, data: Any) -> list[tuple[str, int, int]]:
+    if not isinstance(data, list) or not data:
+        raise ConfigError(path, "tiers", "must be a non-empty list of {name, first, last}")
+    tiers = []
+    for index, tier in enumerate(data):
+        key = f"tiers[{index}]"
+        if not isinstance(tier, dict) or set(tier) != {"name", "first", "last"}:
+            raise ConfigError(path, key, "must have exactly the keys name, first, last")
+        name, first, last = tier["name"], tier["first"], tier["last"]
+        if not isinstance(name, str) or not name:
+            raise ConfigError(path, f"{key}.name", "must be a non-empty string")
+        if not (isinstance(first, int) and isinstance(last, int)) or not 1 <= first <= last:
+            raise ConfigError(
+                path,
+                key,
+                f"first and last must be whole numbers, 1 <= first <= last, got "
+                f"{first!r}..{last!r}",
+            )
+        tiers.append((name, first, last))
+    return tiers
+
+
+def load_prompts(path: Path) -> PromptSet:
+    """Read and check a prompts file; numbers run 1..N in order, each within its tier's range."""
+    if not path.is_file():
+        raise ConfigError(path, "", "prompts file not found (pass --llm-prompts PATH)")
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigError(path, "", f"invalid JSON: {exc}") from None
+    if not isinstance(document, dict):
+        raise ConfigError(path, "", "must be a JSON object with 'tiers' and 'prompts'")
+    tiers = _tiers(path, document.get("tiers"))
+    tier_of = {name: (first, last) for name, first, last in tiers}
+    raw = document.get("prompts")
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(path, "prompts", "must be a non-empty list of {number, tier, text}")
+    prompts = []
+    seen: set[str] = set()
+    for index, item in enumerate(raw):
+        key = f"prompts[{index}]"
+        if not isinstance(item, dict) or set(item) != {"number", "tier", "text"}:
+            raise ConfigError(path, key, "must have exactly the keys number, tier, text")
+        number, tier, text = item["number"], item["tier"], item["text"]
+        if number != index + 1:
+            raise ConfigError(
+                path,
+                f"{key}.number",
+                f"must be {index + 1} (numbers run 1..N in order), got {number!r}",
+            )
+        if tier not in tier_of:
+            raise ConfigError(
+                path, f"{key}.tier", f"unknown tier {tier!r} (have: {', '.join(tier_of)})"
+            )
+        first, last = tier_of[tier]
+        if not first <= number <= last:
+            raise ConfigError(
+                path, f"{key}.tier", f"prompt {number} is outside {tier} ({first}-{last})"
+            )
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigError(path, f"{key}.text", "must be a non-empty string")
+        if text in seen:
+            raise ConfigError(path, f"{key}.text", "repeats an earlier prompt")
+        seen.add(text)
+        prompts.append(Prompt(number, tier, text))
+    title = document.get("title")
+    return PromptSet(path, title if isinstance(title, str) else path.stem, tuple(prompts))
+
+
+def resolve_prompts(config: BenchConfig) -> Path:
+    """The prompts file the config names (``conversation.prompts``, relative to the config)."""
+    return (config.path.parent / config.conversation.prompts).resolve()

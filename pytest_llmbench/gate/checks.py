@@ -1,0 +1,89 @@
+"""The session's gate: aggregate and baseline limits, checked after the last test, failing through
+the session's failure count (never by raising from the terminal summary).
+
+Absolute aggregate limits (``ttft_ms.p90 <= 800``) are checked on each target × tier's
+aggregate. Relative limits (``decode_tps.median: -10%``) compare this session's runs with the
+baseline's runs of the same target and tier, with the noise-aware verdicts of :mod:`.verdict`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from ..config.thresholds import Threshold
+from ..results.baseline import Samples, samples_of
+from ..results.stats import aggregate
+from .verdict import assess
+
+__all__ = ["evaluate"]
+
+
+def _relative(
+    limit: Threshold, base: Sequence[float] | None, current: Sequence[float] | None
+) -> dict[str, Any]:
+    if base is None:
+        return {
+            "value": None,
+            "verdict": "not checked (no baseline for this target × tier)",
+            "failed": False,
+        }
+    if not current:
+        return {"value": None, "verdict": "no data", "failed": False}
+    verdict = assess(limit, base, current)
+    return {
+        "value": verdict.current,
+        "baseline": verdict.baseline,
+        "change_pct": verdict.change_pct,
+        "interval_pct": verdict.interval_pct,
+        "n": f"{verdict.n_baseline}/{verdict.n_current}",
+        "verdict": verdict.verdict,
+        "failed": verdict.failed,
+    }
+
+
+def evaluate(
+    records: Sequence[Mapping[str, Any]],
+    limits_for: Callable[[str, str], Sequence[Threshold]],
+    baseline: Samples | None = None,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One check per aggregate or relative limit and measured target × tier, and a note naming
+    the relative limits left unchecked for want of a baseline (``None`` when there are none)."""
+    current = samples_of(records)
+    checks: list[dict[str, Any]] = []
+    unchecked: set[str] = set()
+    for agg in aggregate(records):
+        key = (str(agg["target"]), agg["tier"])
+        for limit in limits_for(str(agg["provider"]), key[0]):
+            if limit.kind == "relative" and baseline is None:
+                unchecked.add(limit.label)
+                continue
+            if limit.per_request or key not in current:
+                continue  # per-request limits act in the test; unmeasured groups have no data
+            check: dict[str, Any] = {
+                "target": key[0],
+                "tier": key[1],
+                "limit": limit.label,
+                "source": limit.source,
+            }
+            if limit.kind == "relative" and baseline is not None:
+                base = baseline.get(key, {}).get(limit.field) if key in baseline else None
+                check.update(_relative(limit, base, current.get(key, {}).get(limit.field)))
+            else:
+                summary = agg["metrics"].get(limit.field, {})
+                value = summary.get(limit.statistic or "median")
+                if value is None:
+                    check.update(value=None, verdict="no data", failed=False)
+                else:
+                    held = limit.holds(value)
+                    check.update(
+                        value=value,
+                        n=summary.get("n"),
+                        verdict="ok" if held else "broken",
+                        failed=not held,
+                    )
+            checks.append(check)
+    note = None
+    if unchecked:
+        note = f"relative limits not checked (no --llm-baseline): {', '.join(sorted(unchecked))}"
+    return checks, note

@@ -1,0 +1,140 @@
+"""One measured request: :class:`LLMStream` streams messages to a target and keeps a
+:class:`Sample` per request (the measurement, the server's truth or timings, extra fields)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from ..matrix import Target
+from .session import BenchSession
+
+__all__ = ["LLMStream", "Sample"]
+
+
+@dataclass
+class Sample:
+    """One measured request kept for the results: the measurement and the server's truth."""
+
+    measurement: Any  # metrics.Measurement (imported lazily to keep the plugin light)
+    truth: dict[str, Any] | None = None
+    extra: dict[str, Any] | None = None
+    server_timings: dict[str, Any] | None = None
+
+
+class LLMStream:
+    """Await it with messages (and request parameters) to stream one measured request."""
+
+    def __init__(self, bench: BenchSession, target: Target, samples: list[Sample]) -> None:
+        self.bench, self.target, self._samples = bench, target, samples
+
+    async def __call__(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        check: bool = True,
+        extra: Mapping[str, Any] | None = None,
+        **params: Any,
+    ) -> Any:
+        """Stream ``messages`` to the target; returns the :class:`~.metrics.Measurement`.
+
+        With ``check`` (the default) a failed request fails the test with the HTTP status and
+        the provider's message, after the failure has been recorded. ``extra`` fields are stored
+        in the request's record beside the measured ones.
+        """
+        from ..clients.base import ChatRequest, ProviderError, RawStream
+        from .endpoints import ServerUnavailable
+        from .metrics import Measurement, measure
+        from .tokens import count_tokens
+
+        bench, target = self.bench, self.target
+        try:
+            api_base = bench.endpoints.api_base(target)
+            llama = bench.endpoints.llama_for(target)
+        except ServerUnavailable as exc:
+            failed = Measurement(ok=False, error=str(exc))
+            self._samples.append(Sample(failed, extra=dict(extra or {})))
+            pytest.fail(str(exc), pytrace=False)
+        request = ChatRequest(list(messages), bench.layers.request_params(target, params))
+
+        async def _run() -> RawStream:
+            client = await bench.client(target, api_base)
+            return await client.stream(request)
+
+        try:
+            raw = await asyncio.wrap_future(bench.loop.submit(_run()))
+        except ProviderError as exc:
+            measurement = Measurement(ok=False, error=str(exc), http_status=exc.status)
+            self._samples.append(Sample(measurement, extra=dict(extra or {})))
+        else:
+            timings = llama.timings(raw.t0_ns, raw.close_ns) if llama is not None else None
+            tokenizer = llama.count_tokens if llama is not None else None
+            if timings is not None and timings.prompt_tokens is not None:
+                # The server's log is its report of the prompt (chat template included).
+                prompt, source, cached = timings.prompt_tokens, "server log", timings.cached_tokens
+            else:
+                count = tokenizer or count_tokens
+                prompt = sum(count(_text(m.get("content"))) for m in messages)
+                source, cached = ("tokenizer" if tokenizer else "tiktoken"), None
+            measurement = measure(raw, count_tokens, prompt, tokenizer, source, cached)
+            sample = Sample(measurement, extra=dict(extra or {}))
+            if timings is not None:
+                from .server_timings import with_differences
+
+                sample.server_timings = with_differences(measurement, timings.to_dict())
+            elif llama is None:
+                from .truth import truth_for
+
+                sample.truth = truth_for(
+                    bench.endpoints.sim_for(target), measurement.response_id, raw.t0_ns
+                )
+            self._samples.append(sample)
+        if check and not measurement.ok:
+            pytest.fail(f"{target.key}: {measurement.error}", pytrace=False)
+        broken = _broken_limits(measurement, bench.layers.limits_for(target))
+        if broken:
+            self.mark_last(limits_broken=broken)
+            if check:
+                pytest.fail(f"{target.key}: " + "; ".join(broken), pytrace=False)
+        return measurement
+
+    def record_skip(self, extra: Mapping[str, Any]) -> None:
+        """Record a request that was decided against (nothing measured), with its reasons."""
+        from .metrics import Measurement
+
+        self._samples.append(Sample(Measurement(ok=False), extra=dict(extra)))
+
+    def mark_last(self, **fields: Any) -> None:
+        """Add fields to the record of the last request."""
+        sample = self._samples[-1]
+        sample.extra = {**(sample.extra or {}), **fields}
+
+    def run(
+        self, messages: Sequence[Mapping[str, Any]], *, check: bool = True, **params: Any
+    ) -> Any:
+        """The same as awaiting, for synchronous tests."""
+        return asyncio.run(self(messages, check=check, **params))
+
+
+def _broken_limits(measurement: Any, limits: Sequence[Any]) -> list[str]:
+    """Per-request absolute limits this request broke, each with its numbers."""
+    broken = []
+    for limit in limits:
+        value = getattr(measurement, limit.field, None) if limit.per_request else None
+        if isinstance(value, (int, float)) and not limit.holds(value):
+            broken.append(
+                f"{limit.field} = {value:,.2f} breaks the limit {limit.label} ({limit.source})"
+            )
+    return broken
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return " ".join(part.get("text", "") for part in content if isinstance(part, Mapping))
+    return ""

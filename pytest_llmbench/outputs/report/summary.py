@@ -1,0 +1,64 @@
+"""Numbers from results files: safe conversion, percentiles, and a statistics summary."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ...results.stats import percentile
+
+__all__ = ["Summary", "num", "percentile"]
+
+
+def num(value: object) -> float | None:
+    """``value`` as a finite float, or ``None`` (bools, strings and NaN are not numbers)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    result = float(value)
+    return result if math.isfinite(result) else None
+
+
+@dataclass(frozen=True)
+class Summary:
+    n: int
+    median: float | None = None
+    mean: float | None = None
+    q1: float | None = None
+    q3: float | None = None
+    p90: float | None = None
+    min: float | None = None
+    max: float | None = None
+    sd: float | None = None
+
+    @staticmethod
+    def of(values: Iterable[float]) -> Summary:
+        data = sorted(values)
+        if not data:
+            return Summary(0)
+        return Summary(
+            n=len(data),
+            median=percentile(data, 50),
+            mean=statistics.fmean(data),
+            q1=percentile(data, 25),
+            q3=percentile(data, 75),
+            p90=percentile(data, 90),
+            min=data[0],
+            max=data[-1],
+            sd=statistics.stdev(data) if len(data) >= 2 else None,
+        )
+
+    @staticmethod
+    def from_aggregate(stats: Mapping[str, Any]) -> Summary:
+        n = num(stats.get("n"))
+        return Summary(
+            n=int(n or 0),
+            median=num(stats.get("median")),
+            mean=num(stats.get("mean")),
+            p90=num(stats.get("p90")),
+            min=num(stats.get("min")),
+            max=num(stats.get("max")),
+            sd=num(stats.get("stdev")),
+        )

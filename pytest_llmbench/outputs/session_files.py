@@ -1,0 +1,43 @@
+"""The files a session leaves besides its ``.jsonl``: the results JSON's HTML report, the CI step
+summary, and on request the pytest-benchmark export and a baseline file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..config.options import Settings
+
+__all__ = ["write_session_files"]
+
+
+def write_session_files(
+    document: Mapping[str, Any],
+    json_path: Path | None,
+    jsonl_path: Path | None,
+    records: Sequence[Mapping[str, Any]],
+    settings: Settings,
+) -> list[Path]:
+    """Write what follows from the results ``document`` (already at ``json_path``, and its records
+    at ``jsonl_path``, when saved); returns every result file, in the terminal's order."""
+    from .step_summary import append_step_summary
+
+    written = []
+    if json_path is not None:
+        from .report import write_html
+
+        written += [json_path, write_html([document], json_path.with_suffix(".html"))]
+    if jsonl_path is not None:
+        written.append(jsonl_path)
+    append_step_summary(document)
+    if settings.export_benchmark is not None:
+        from .benchmark_export import export_benchmark
+
+        written.append(export_benchmark(settings.export_benchmark, records))
+    if settings.save_baseline is not None:
+        from ..results.baseline import write_baseline
+
+        config = document["metadata"].get("config")
+        written.append(write_baseline(settings.save_baseline, records, config))
+    return written

@@ -1,0 +1,51 @@
+"""What the plugin keeps on ``config.stash`` for a session and on ``item.stash`` for a test."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ..config.reader import ConfigError
+from ..matrix import Target
+from ..measure.session import BenchSession
+from ..measure.stream import Sample
+
+if TYPE_CHECKING:
+    from ..conversation.turn import ConversationState
+    from ..results.baseline import Samples
+    from ..results.recorder import Recorder
+
+__all__ = ["SAMPLES_KEY", "STATE_KEY", "PluginState"]
+
+
+@dataclass
+class PluginState:
+    """One pytest process's plugin state: the measuring session and what the hooks collect."""
+
+    bench: BenchSession
+    started: _dt.datetime
+    #: Set once a test uses the plugin's fixtures; until then the plugin does nothing.
+    active: bool = False
+    #: A bad config found while parametrizing: a usage error at the end of collection.
+    usage_error: ConfigError | None = None
+    targets: list[Target] | None = None
+    conversations: dict[str, ConversationState] = field(default_factory=dict)
+    baseline: Samples | None = None
+    baseline_about: dict[str, Any] | None = None
+    recorder: Recorder | None = None
+    #: The results document and the files written, for the terminal summary.
+    written: tuple[dict[str, Any], list[Path]] | None = None
+
+    @property
+    def stamp(self) -> str:
+        """The session's start as ``YYYYmmdd-HHMMSS``: results and server logs are named by it."""
+        return self.started.strftime("%Y%m%d-%H%M%S")
+
+
+STATE_KEY: pytest.StashKey[PluginState] = pytest.StashKey()
+#: The measured requests of one test, kept until its report is made.
+SAMPLES_KEY: pytest.StashKey[list[Sample]] = pytest.StashKey()

@@ -1,0 +1,123 @@
+"""Per-test records: built beside the test, carried on its report, written as each test finishes.
+
+The records ride on the test report (``report.llmbench``), which pytest-xdist serialises back to
+the controller, so one recorder in the controller sees every worker's results. Each record is
+appended to ``results/<stamp>.jsonl`` and flushed at once: an interrupted or killed session keeps
+everything it finished. The full results file is written at the end of the session.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from ..config.spec import ConversationSpec
+from .calibration import calibration
+from .crosscheck import crosscheck_summary
+from .records import outcome
+from .stats import aggregate
+
+__all__ = ["SCHEMA_VERSION", "Recorder"]
+
+SCHEMA_VERSION = 1
+
+
+@dataclass
+class Recorder:
+    """Collects the session's records; streams them to ``.jsonl`` when saving."""
+
+    stamp: str
+    results_dir: Path | None
+    #: Where the conversation's knee analysis takes its factor and baseline turns from.
+    conversation: ConversationSpec = field(default_factory=ConversationSpec)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    gate: list[dict[str, Any]] = field(default_factory=list)
+    gate_note: str | None = None
+    _jsonl: IO[str] | None = None
+
+    @classmethod
+    def open(cls, stamp: str, results_dir: Path | None) -> Recorder:
+        """A recorder named ``stamp``, or ``stamp-2``, ``-3``, … when that name is taken."""
+        if results_dir is not None:
+            suffix, base = 1, stamp
+            while (results_dir / f"{stamp}.jsonl").exists():
+                suffix += 1
+                stamp = f"{base}-{suffix}"
+        return cls(stamp, results_dir)
+
+    @property
+    def jsonl_path(self) -> Path | None:
+        return self.results_dir / f"{self.stamp}.jsonl" if self.results_dir else None
+
+    @property
+    def json_path(self) -> Path | None:
+        return self.results_dir / f"{self.stamp}.json" if self.results_dir else None
+
+    def add_report(self, nodeid: str, report: Any, payload: Mapping[str, Any]) -> None:
+        """Record one test's outcome from the payload its report carried."""
+        status, message = outcome(report)
+        records = payload.get("records") or [{**payload["case"], "ok": False}]
+        for record in records:
+            record = {"test": nodeid, **record, "status": status}
+            if status == "skipped":
+                record["reason"] = message
+            elif status == "failed" and not record.get("error"):
+                record["error"] = message
+            self.add(record)
+
+    def add(self, record: dict[str, Any]) -> None:
+        self.records.append(record)
+        path = self.jsonl_path
+        if path is None:
+            return
+        if self._jsonl is None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._jsonl = path.open("a", encoding="utf-8")
+        self._jsonl.write(json.dumps(record, default=str) + "\n")
+        self._jsonl.flush()
+
+    def document(self, metadata: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "tool": "pytest-llmbench",
+            "metadata": dict(metadata),
+            "records": self.records,
+            "aggregates": aggregate(self.records),
+            "conversations": self.conversations(),
+            "calibration": calibration(self.records),
+            "crosscheck": crosscheck_summary(self.records),
+            "gate": self.gate,
+            "gate_note": self.gate_note,
+        }
+
+    def conversations(self) -> list[dict[str, Any]]:
+        """One summary per conversation (target), with its degradation analysis."""
+        from .degradation import summarize_conversation
+
+        spec = self.conversation
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for record in self.records:
+            if record.get("turn") is not None:
+                groups.setdefault(str(record.get("target")), []).append(record)
+        return [
+            summarize_conversation(turns, spec.knee_factor, spec.baseline_turns)
+            for _, turns in sorted(groups.items())
+        ]
+
+    def finish(self, document: Mapping[str, Any]) -> Path | None:
+        """Write ``document`` as the results JSON (atomically) and close the ``.jsonl``; returns
+        the JSON path."""
+        if self._jsonl is not None:
+            self._jsonl.close()
+            self._jsonl = None
+        path = self.json_path
+        if path is None:
+            return None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(document, indent=1, default=str), encoding="utf-8")
+        partial.replace(path)
+        return path

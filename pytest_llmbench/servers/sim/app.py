@@ -1,0 +1,167 @@
+"""The simulator's aiohttp application: routes, request handling, the truth-log endpoints."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from pytest_llmbench.measure.tokens import count_tokens
+from pytest_llmbench.servers.sim.anthropic_wire import AnthropicWire
+from pytest_llmbench.servers.sim.gemini_wire import GeminiWire
+from pytest_llmbench.servers.sim.log import RequestRecord, TruthLog
+from pytest_llmbench.servers.sim.openai_wire import OpenAIWire
+from pytest_llmbench.servers.sim.plan import build_plan
+from pytest_llmbench.servers.sim.profile import SimConfig
+from pytest_llmbench.servers.sim.respond import Job, send_complete, send_error, send_stream
+from pytest_llmbench.servers.sim.wire import (
+    BadRequest,
+    Context,
+    ErrorKind,
+    WireFormat,
+    new_id,
+    now_s,
+)
+
+__all__ = ["DEFAULT_MODEL_NAME", "SimState", "create_app"]
+
+#: The name ``GET /v1/models`` lists when no model has a profile of its own.
+DEFAULT_MODEL_NAME = "llmbench-sim"
+_GEMINI_METHODS = {"streamGenerateContent": True, "generateContent": False}
+# Large enough for very long prompts (a million tokens is about 4 MB of text).
+_MAX_BODY = 256 * 1024 * 1024
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass
+class SimState:
+    """What every handler shares: the profiles, the truth log, the request counter."""
+
+    config: SimConfig
+    log: TruthLog
+    counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+
+STATE = web.AppKey("llmbench_state", SimState)
+
+
+async def _generate(
+    request: web.Request,
+    wire: WireFormat,
+    path_model: str | None = None,
+    stream: bool | None = None,
+) -> web.StreamResponse:
+    recv_ns = time.perf_counter_ns()
+    state = request.app[STATE]
+    number = next(state.counter)
+    rec = RequestRecord(
+        id=new_id(wire.id_prefix), wire=wire.name, model=path_model or "", stream=False,
+        recv_ns=recv_ns,
+    )  # fmt: skip
+    job = Job(request, wire, rec, state.log)
+    try:
+        try:
+            sim = wire.parse(json.loads(await request.read()), path_model, stream)
+        except (BadRequest, ValueError) as exc:
+            return await send_error(job, wire.error("bad_request", str(exc)))
+        rec.model, rec.stream, rec.turn, rec.max_tokens = (
+            sim.model, sim.stream, sim.turn, sim.max_tokens,
+        )  # fmt: skip
+        profile = state.config.for_model(sim.model)
+        prompt_tokens = sum(count_tokens(text) for text in sim.texts)
+        rec.prompt_tokens = prompt_tokens
+        rec.ttft_target_ms = profile.ttft_target_ms(prompt_tokens)
+        window = profile.context_window
+        if window is not None and prompt_tokens > window:
+            return await send_error(job, wire.context_error(window, prompt_tokens))
+        fault = profile.fault if profile.fault_applies(sim.turn) else None
+        rec.fault = fault
+        if fault in ("http_429", "http_500"):
+            rec.fault_ns = time.perf_counter_ns()
+            kind: ErrorKind = "rate_limit" if fault == "http_429" else "server_error"
+            return await send_error(job, wire.error(kind))
+        plan = build_plan(profile, prompt_tokens, sim.max_tokens, number, tags=wire.tags)
+        ctx = Context(
+            id=rec.id,
+            model=sim.model,
+            prompt_tokens=prompt_tokens,
+            include_usage=sim.include_usage,
+            usage_mode=profile.usage,
+            created=now_s(),
+        )
+        send = send_stream if sim.stream else send_complete
+        return await send(job, ctx, plan, fault, profile.stall_s)
+    finally:
+        if not state.log.has(rec.id):  # the client went away, or the server is shutting down
+            rec.done_ns = time.perf_counter_ns()
+            state.log.add(rec)
+
+
+def _wire_handler(wire: WireFormat) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await _generate(request, wire)
+
+    return handler
+
+
+async def _gemini(request: web.Request) -> web.StreamResponse:
+    model, _, method = request.match_info["target"].partition(":")
+    if method not in _GEMINI_METHODS:
+        raise web.HTTPNotFound(text=f"unknown method {method!r}")
+    return await _generate(request, GeminiWire(), model, _GEMINI_METHODS[method])
+
+
+async def _models(request: web.Request) -> web.StreamResponse:
+    names = list(request.app[STATE].config.models) or [DEFAULT_MODEL_NAME]
+    data = [{"id": n, "object": "model", "created": 0, "owned_by": "llmbench"} for n in names]
+    return web.json_response({"object": "list", "data": data})
+
+
+async def _health(request: web.Request) -> web.StreamResponse:
+    return web.json_response({"ok": True})
+
+
+async def _records(request: web.Request) -> web.StreamResponse:
+    """Every record, or with ``?since_ns=N`` those received at or after N (monotonic ns)."""
+    since = request.query.get("since_ns")
+    try:
+        since_ns = int(since) if since is not None else None
+    except ValueError:
+        raise web.HTTPBadRequest(text="since_ns must be an integer") from None
+    return web.json_response(request.app[STATE].log.all(since_ns))
+
+
+async def _record(request: web.Request) -> web.StreamResponse:
+    record = request.app[STATE].log.get(request.match_info["id"])
+    if record is None:
+        raise web.HTTPNotFound(text="no such request")
+    return web.json_response(record)
+
+
+def create_app(config: SimConfig, log: TruthLog) -> web.Application:
+    """The simulator application serving ``config`` and recording into ``log``."""
+    app = web.Application(client_max_size=_MAX_BODY)
+    app[STATE] = SimState(config=config, log=log)
+    openai = _wire_handler(OpenAIWire())
+    anthropic = _wire_handler(AnthropicWire())
+    routes = [
+        web.post("/v1/chat/completions", openai),
+        web.post("/chat/completions", openai),
+        web.post("/v1/messages", anthropic),
+        web.post("/messages", anthropic),
+        web.post("/v1beta/models/{target}", _gemini),
+        web.post("/v1/models/{target}", _gemini),
+        web.post("/models/{target}", _gemini),
+        web.get("/v1/models", _models),
+        web.get("/models", _models),
+        web.get("/llmbench/health", _health),
+        web.get("/llmbench/requests", _records),
+        web.get("/llmbench/requests/{id}", _record),
+    ]
+    app.add_routes(routes)
+    return app

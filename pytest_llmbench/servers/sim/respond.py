@@ -1,0 +1,183 @@
+"""Writing a planned answer to the socket: paced streams, delayed complete responses, faults.
+
+Every token event's bytes are built before the server sleeps; after the sleep the send time is
+stamped and the bytes are written at once (aiohttp writes each chunk straight to the transport,
+and the socket has TCP_NODELAY), so ``sent_ns`` is the moment the event left for the client.
+
+The record is sealed into the truth log (``done_ns`` stamped) just before the last bytes of a
+response are written, never after: a client that has read the whole response can ask for the
+record at once and find it there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from pytest_llmbench.servers.sim.log import RequestRecord, TruthLog
+from pytest_llmbench.servers.sim.pacing import sleep_until
+from pytest_llmbench.servers.sim.plan import Plan
+from pytest_llmbench.servers.sim.wire import MID_STREAM_ERROR, Context, ErrorReply, WireFormat
+
+__all__ = ["REQUEST_ID_HEADER", "Job", "send_complete", "send_error", "send_stream"]
+
+REQUEST_ID_HEADER = "x-llmbench-request-id"
+_MALFORMED_BODY = b'{"id": "chatcmpl-x", "choices": ['
+
+
+@dataclass
+class Job:
+    """One request being answered: where to write, what to record, and where to log it."""
+
+    request: web.Request
+    wire: WireFormat
+    rec: RequestRecord
+    log: TruthLog
+
+    def client_gone(self) -> bool:
+        """Whether the connection is closed or closing (a write would fail)."""
+        transport = self.request.transport
+        return transport is None or transport.is_closing()
+
+    def seal(self) -> None:
+        """Stamp ``done_ns`` and log the record; call right before the last write."""
+        self.rec.done_ns = time.perf_counter_ns()
+        self.log.add(self.rec)
+
+
+def _offset_ns(plan: Plan, sent_groups: int) -> int:
+    """Time from receipt until ``sent_groups`` groups are due to have gone out."""
+    if sent_groups <= 0:
+        return 0
+    return plan.ttft_ns + sum(plan.gaps_ns[:sent_groups])
+
+
+async def _send_whole(job: Job, resp: web.Response) -> web.Response:
+    """Write a complete response (headers and body in one write) and seal the record first."""
+    await resp.prepare(job.request)  # buffers the headers; write_eof sends them with the body
+    if not job.client_gone():
+        job.rec.status = resp.status
+        job.seal()
+        with contextlib.suppress(ConnectionError):
+            await resp.write_eof()
+    return resp
+
+
+async def send_error(job: Job, reply: ErrorReply) -> web.Response:
+    """Answer at once with an error status and a provider-style body."""
+    status, body, headers = reply
+    resp = web.Response(
+        status=status,
+        body=json.dumps(body).encode(),
+        content_type="application/json",
+        headers={**headers, REQUEST_ID_HEADER: job.rec.id},
+    )
+    return await _send_whole(job, resp)
+
+
+def _cut(job: Job) -> None:
+    """Close the connection mid-response (the client sees a broken or missing body)."""
+    job.rec.fault_ns = time.perf_counter_ns()
+    job.seal()
+    transport = job.request.transport
+    if transport is not None:
+        transport.close()
+
+
+async def send_complete(
+    job: Job, ctx: Context, plan: Plan, fault: str | None, stall_s: float
+) -> web.StreamResponse:
+    """Send the whole answer when its generation would have finished (or fail as ``fault``)."""
+    rec = job.rec
+    if fault in ("cut", "error_event"):
+        await sleep_until(rec.recv_ns + _offset_ns(plan, plan.fault_index))
+        if fault == "cut":
+            _cut(job)  # no response at all: the record keeps status 0
+            return web.Response(status=500)  # aiohttp fails to send it, quietly
+        rec.fault_ns = time.perf_counter_ns()
+        return await send_error(job, job.wire.error("server_error", MID_STREAM_ERROR))
+    deadline = rec.recv_ns + plan.duration_ns
+    if fault == "stall":
+        deadline += round(stall_s * 1e9)
+    body = _MALFORMED_BODY if fault == "malformed" else json.dumps(job.wire.complete(ctx, plan))
+    resp = web.Response(
+        body=body.encode() if isinstance(body, str) else body,
+        content_type="application/json",
+        headers={REQUEST_ID_HEADER: ctx.id},
+    )
+    await sleep_until(deadline)
+    if not job.client_gone():
+        rec.output_tokens = plan.output_tokens
+        rec.reasoning_tokens = plan.reasoning_tokens
+        rec.finish_reason = plan.finish_reason
+    return await _send_whole(job, resp)
+
+
+async def send_stream(
+    job: Job, ctx: Context, plan: Plan, fault: str | None, stall_s: float
+) -> web.StreamResponse:
+    """Stream the answer, each event at its absolute deadline, striking ``fault`` on the way."""
+    resp = web.StreamResponse(
+        headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            REQUEST_ID_HEADER: ctx.id,
+        }
+    )
+    with contextlib.suppress(ConnectionError):  # the client has gone; the record keeps it
+        await _stream(job, resp, ctx, plan, fault, stall_s)
+    return resp
+
+
+async def _stream(
+    job: Job,
+    resp: web.StreamResponse,
+    ctx: Context,
+    plan: Plan,
+    fault: str | None,
+    stall_s: float,
+) -> None:
+    rec, wire = job.rec, job.wire
+    start = wire.start(ctx, plan)
+    payloads = wire.events(ctx, plan)
+    end = wire.end(ctx, plan)
+    await resp.prepare(job.request)
+    rec.status = 200
+    if start:
+        await resp.write(start)
+    deadline = rec.recv_ns + plan.ttft_ns
+    for i in range(len(payloads) + 1):
+        if fault is not None and i == plan.fault_index:
+            if fault == "cut":
+                _cut(job)
+                return
+            if fault == "error_event":
+                rec.fault_ns = time.perf_counter_ns()
+                if not job.client_gone():
+                    job.seal()
+                    await resp.write_eof(wire.error_event(ctx))
+                return
+            rec.fault_ns = time.perf_counter_ns()
+            if fault == "malformed":
+                await resp.write(wire.malformed(ctx))
+            elif fault == "stall":
+                deadline += round(stall_s * 1e9)
+        if i == len(payloads):
+            break
+        if i > 0:
+            deadline += plan.gaps_ns[i]
+        payload = payloads[i]
+        group = plan.groups[i]
+        await sleep_until(deadline)
+        sent_ns = time.perf_counter_ns()
+        await resp.write(payload)
+        rec.add_event(sent_ns, group.tokens, group.kind, deadline)
+    await sleep_until(deadline)  # only waits when a stall struck after the last token
+    if not job.client_gone():
+        rec.finish_reason = plan.finish_reason
+        job.seal()
+        await resp.write_eof(end)

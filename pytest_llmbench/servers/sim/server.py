@@ -1,0 +1,206 @@
+"""Start and stop the simulator as a subprocess (standard library only: no aiohttp imported here).
+
+>>> with SimServer.start(profiles={"sim-fast": {"ttft_ms": 5, "itl_ms": 1}}) as sim:
+...     base = sim.base_url          # "http://127.0.0.1:PORT" (no /v1)
+...     records = sim.requests()     # the truth log
+"""
+
+from __future__ import annotations
+
+import atexit
+import collections
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+__all__ = ["SimServer", "StopsOnExit"]
+
+READY_PREFIX = "LLMBENCH_SIM_READY"  # kept equal to cli.READY_PREFIX (cli imports the profile)
+_TAIL_LINES = 40
+# Loopback only: never route the simulator's traffic through a proxy from the environment.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class StopsOnExit:
+    """A server process we started: :meth:`stop` sends SIGTERM, waits ``stop_grace_s``, then
+    SIGKILL (safe to call again); a context manager that stops it on the way out."""
+
+    process: subprocess.Popen[Any]
+    stop_grace_s = 5.0
+    _stopped = False
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        atexit.unregister(self.stop)
+        if self.process.poll() is None:
+            self._signal(signal.SIGTERM)
+            try:
+                self.process.wait(self.stop_grace_s)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                self.process.wait()
+        self._after_stop()
+
+    def _signal(self, signum: int) -> None:
+        """Deliver ``signum`` to the server (the process itself, unless overridden)."""
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(signum)
+
+    def _after_stop(self) -> None:
+        """Release what outlives the process (threads, pipes)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class SimServer(StopsOnExit):
+    """A running simulator subprocess; see :meth:`start`."""
+
+    def __init__(self, process: subprocess.Popen[str], base_url: str) -> None:
+        self.process = process
+        self.base_url = base_url
+        self._tail: collections.deque[str] = collections.deque(maxlen=_TAIL_LINES)
+        self._ready = threading.Event()
+        self._reader: threading.Thread | None = None
+        self._eof = False
+
+    @classmethod
+    def start(
+        cls,
+        profiles: Mapping[str, Mapping[str, object]] | None = None,
+        default: Mapping[str, object] | None = None,
+        log_path: Path | None = None,
+        startup_timeout: float = 20.0,
+    ) -> SimServer:
+        """Spawn ``python -m pytest_llmbench.servers.sim`` on a free loopback port and wait for it.
+
+        ``profiles`` maps model names to profile settings, ``default`` is the profile of every
+        other name. Raises :class:`RuntimeError` (with the server's last output) if the server
+        exits or is not ready within ``startup_timeout`` seconds.
+        """
+        spec = {
+            "default": dict(default or {}),
+            "models": {k: dict(v) for k, v in (profiles or {}).items()},
+        }
+        fd, spec_path = tempfile.mkstemp(prefix="llmbench-sim-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(spec, fh)
+        argv = [
+            sys.executable, "-m", "pytest_llmbench.servers.sim",
+            "--host", "127.0.0.1", "--port", "0",
+            "--profiles-json", spec_path,
+            "--parent-pid", str(os.getpid()),
+        ]  # fmt: skip
+        if log_path is not None:
+            argv += ["--log", str(log_path)]
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        try:
+            process = subprocess.Popen(
+                argv,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                encoding="utf-8",
+                errors="replace",
+                env=env,
+            )
+            server = cls(process, "")
+            atexit.register(server.stop)
+            server._reader = threading.Thread(
+                target=server._read_output, name="llmbench-sim-output", daemon=True
+            )
+            server._reader.start()
+            server._ready.wait(startup_timeout)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(spec_path)
+        if not server.base_url:
+            code = process.poll()
+            if code is None and server._eof:  # output closed: the process is on its way out
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    code = process.wait(5.0)
+            server.stop()
+            why = (
+                f"exited with status {code}"
+                if code is not None
+                else f"was not ready within {startup_timeout:g} s"
+            )
+            raise RuntimeError(f"llmbench simulator {why}; last output:\n{server.output_tail()}")
+        return server
+
+    def _read_output(self) -> None:
+        stream = self.process.stdout
+        if stream is None:  # pragma: no cover - stdout is always a pipe here
+            self._ready.set()
+            return
+        for line in stream:
+            self._tail.append(line.rstrip("\n"))
+            if not self.base_url and line.startswith(READY_PREFIX + " "):
+                self.base_url = line[len(READY_PREFIX) + 1 :].strip()
+                self._ready.set()
+        self._eof = True
+        self._ready.set()  # EOF: the process has gone
+
+    def output_tail(self) -> str:
+        """The last lines the server printed (stdout and stderr together)."""
+        return "\n".join(self._tail)
+
+    @property
+    def pid(self) -> int:
+        """The server's process id."""
+        return self.process.pid
+
+    def _get(self, path: str) -> Any:
+        with _OPENER.open(self.base_url + path, timeout=10) as response:
+            return json.loads(response.read())
+
+    def requests(self, since_ns: int | None = None) -> list[dict[str, Any]]:
+        """Every truth-log record so far (see :mod:`pytest_llmbench.servers.sim.log`), or those the
+        server received at or after ``since_ns`` on the shared monotonic clock."""
+        query = f"?since_ns={since_ns}" if since_ns is not None else ""
+        records: list[dict[str, Any]] = self._get("/llmbench/requests" + query)
+        return records
+
+    def request(self, request_id: str) -> dict[str, Any]:
+        """The truth-log record of one request; :class:`KeyError` if there is none."""
+        try:
+            record: dict[str, Any] = self._get(
+                "/llmbench/requests/" + urllib.parse.quote(request_id, safe="")
+            )
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                raise KeyError(request_id) from None
+            raise
+        return record
+
+    def _after_stop(self) -> None:
+        if self._reader is not None:
+            self._reader.join(timeout=2.0)
+        if self.process.stdout is not None:
+            self.process.stdout.close()

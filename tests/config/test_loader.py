@@ -1,0 +1,107 @@
+"""config.yaml validation: every problem names the file, the key and what is wrong."""
+
+from pathlib import Path
+
+import pytest
+
+from pytest_llmbench.config.loader import ConfigError, load_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+GOOD = """
+defaults: {max_tokens: 64, context_tiers: [0, 100]}
+providers:
+  zai:
+    api_base: https://api.z.ai/api/paas/v4
+    api_key_env: ZAI_API_KEY
+    models: [{id: glm-4.6, display_name: GLM-4.6}]
+  anthropic:
+    api_key_env: ANTHROPIC_API_KEY
+    model_prefix: anthropic/
+    models: [{id: claude-x}]
+"""
+
+
+def _load(tmp_path, text):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return load_config(path)
+
+
+def test_shipped_config_is_valid_and_has_the_promised_providers():
+    config = load_config(REPO / "config.yaml")
+    names = {p.name for p in config.providers}
+    assert {"openai", "anthropic", "gemini", "zai", "lm_studio", "embedded"} <= names
+    zai = next(p for p in config.providers if p.name == "zai")
+    assert any("GLM" in m.display_name for m in zai.models)
+
+
+def test_client_defaults_follow_the_model_prefix(tmp_path):
+    config = _load(tmp_path, GOOD)
+    clients = {p.name: p.client for p in config.providers}
+    assert clients == {"zai": "lean", "anthropic": "litellm"}
+    assert config.defaults.context_tiers == (0, 100)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ("providers: {}", "providers", "at least one provider"),
+        (
+            "defaults: {max_tokens: 0}\nproviders: {a: {api_base: x, models: [{id: m}]}}",
+            "defaults.max_tokens",
+            ">= 1",
+        ),
+        (
+            "defaults: {context_tiers: [0, -5]}\nproviders: {a: {api_base: x, models: [{id: m}]}}",
+            "defaults.context_tiers[1]",
+            ">= 0",
+        ),
+        (
+            "providers: {a: {api_base: x, models: [{display_name: m}]}}",
+            "providers.a.models[0].id",
+            "missing required key",
+        ),
+        ("providers: {a: {api_base: x, moddels: []}}", "providers.a.moddels", "unknown key"),
+        ("providers: {a: {models: [{id: m}]}}", "providers.a.api_base", "required"),
+        (
+            "providers: {a: {api_base: x, client: fast, models: [{id: m}]}}",
+            "providers.a.client",
+            "'lean' or 'litellm'",
+        ),
+        (
+            "providers: {a: {api_base: x, models: [{id: m, context_window: big}]}}",
+            "providers.a.models[0].context_window",
+            "must be int",
+        ),
+        (
+            "providers: {a: {api_base: x, models: [{id: m, sim: {itl_ms: 1}}]}}",
+            "providers.a.models[0].sim",
+            "simulator",
+        ),
+    ],
+)
+def test_errors_name_file_key_and_problem(tmp_path, text, key, problem):
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, text)
+    message = str(info.value)
+    assert str(tmp_path / "config.yaml") in message
+    assert info.value.key == key
+    assert problem in message
+
+
+def test_invalid_yaml_names_line(tmp_path):
+    with pytest.raises(ConfigError, match=r"invalid YAML: line \d+, column \d+"):
+        _load(tmp_path, "providers:\n  a: [unclosed\n")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_redacted_config_has_key_names_not_keys(tmp_path, monkeypatch):
+    monkeypatch.setenv("ZAI_API_KEY", "sk-secret-value")
+    data = _load(tmp_path, GOOD).redacted()
+    assert data["providers"]["zai"]["api_key_env"] == "ZAI_API_KEY"
+    assert "sk-secret-value" not in repr(data)

@@ -1,0 +1,92 @@
+"""Request parameters: defaults, overrides, skip_temperature; and the measuring loop."""
+
+import asyncio
+from pathlib import Path
+
+from pytest_llmbench.config.options import Settings
+from pytest_llmbench.matrix import select_targets
+from pytest_llmbench.measure.session import BenchSession, MeasureLoop
+
+CONFIG = """
+defaults: {max_tokens: 300, temperature: 0.4}
+providers:
+  p:
+    api_base: http://127.0.0.1:9/v1
+    max_tokens_field: max_completion_tokens
+    params: {top_p: 0.9, stream_options: null}
+    models:
+      - {id: plain}
+      - {id: picky, skip_temperature: true, params: {temperature: 1.0, seed: 7}}
+"""
+
+
+def _session(tmp_path: Path, **settings) -> BenchSession:
+    path = tmp_path / "config.yaml"
+    path.write_text(CONFIG)
+    return BenchSession(
+        Settings(rootdir=tmp_path, config_path=path, config_explicit=True, **settings)
+    )
+
+
+def test_request_params_layering(tmp_path):
+    bench = _session(tmp_path)
+    plain, picky = select_targets(bench.config(), bench.settings)
+    params = bench.layers.request_params(plain, {"max_completion_tokens": 8})
+    assert params == {
+        "max_completion_tokens": 8,
+        "temperature": 0.4,
+        "top_p": 0.9,
+        "stream_options": None,
+    }
+    # skip_temperature wins over every layer, including the model's own params.
+    params = bench.layers.request_params(picky, {})
+    assert "temperature" not in params
+    assert params["seed"] == 7
+
+
+def test_command_line_overrides_config(tmp_path):
+    bench = _session(tmp_path, max_tokens=50, temperature=0.0)
+    plain, _ = select_targets(bench.config(), bench.settings)
+    params = bench.layers.request_params(plain, {})
+    assert params["max_completion_tokens"] == 50
+    assert params["temperature"] == 0.0
+
+
+def test_measure_loop_runs_coroutines_from_any_loop():
+    loop = MeasureLoop()
+
+    async def where() -> asyncio.AbstractEventLoop:
+        return asyncio.get_running_loop()
+
+    async def from_another_loop() -> asyncio.AbstractEventLoop:
+        return await asyncio.wrap_future(loop.submit(where()))
+
+    try:
+        assert asyncio.run(from_another_loop()) is loop.loop
+        assert loop.run(where()) is loop.loop
+    finally:
+        loop.close()
+    assert loop.loop.is_closed()
+
+
+def test_warm_up_claims_its_llama_timings_before_any_measured_request():
+    """llama.cpp logs a request's timings as it ends, sometimes after the client has the last
+    chunk; the untimed warm-up must wait for its own, or they land in the first measured
+    request's window and that request loses its cross-check (seen in CI)."""
+    from pytest_llmbench.clients.base import RawStream
+    from pytest_llmbench.measure.session import warm_up
+
+    claimed = []
+
+    class Client:
+        async def stream(self, request):
+            return RawStream(t0_ns=10, close_ns=20, deltas=[])
+
+    class Llama:
+        def timings(self, t0_ns, end_ns):
+            claimed.append((t0_ns, end_ns))
+
+    asyncio.run(warm_up(Client(), None, Llama()))
+    assert claimed == [(10, 20)]
+    asyncio.run(warm_up(Client(), None, None))  # other targets: nothing to claim
+    assert claimed == [(10, 20)]

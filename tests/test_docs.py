@@ -1,0 +1,34 @@
+"""Documentation that must not drift from the code or the shared contract."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_METRICS = REPO.parent / "shared" / "METRICS.md"
+
+
+@pytest.mark.skipif(not SHARED_METRICS.exists(), reason="no ../shared beside this checkout")
+def test_metrics_doc_is_the_shared_contract():
+    ours = (REPO / "docs" / "metrics.md").read_text()
+    ours = re.sub(r"\n<!--.*?-->\n", "", ours, count=1)
+    assert ours == SHARED_METRICS.read_text()
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    readme = (REPO / "README.md").read_text()
+    command = next(
+        line
+        for line in readme.splitlines()
+        if line.startswith("python3 -m venv") and "pytest tests" in line
+    )
+    assert command in (REPO / ".ci" / "run").read_text()
+
+
+def test_readme_documents_every_option():
+    from pytest_llmbench.config.options import _OPTIONS
+
+    readme = (REPO / "README.md").read_text()
+    for flag, ini, *_ in _OPTIONS:
+        assert f"`{flag}" in readme and f"`{ini}`" in readme, flag

@@ -32,3 +32,27 @@ def test_readme_documents_every_option():
     readme = (REPO / "README.md").read_text()
     for flag, ini, *_ in _OPTIONS:
         assert f"`{flag}" in readme and f"`{ini}`" in readme, flag
+
+
+ARCHITECTURE = REPO / "docs" / "architecture.md"
+
+
+def test_architecture_names_every_folder_and_only_real_ones():
+    text = ARCHITECTURE.read_text()
+    package = REPO / "pytest_llmbench"
+    folders = {
+        p.parent.relative_to(package).as_posix() + "/"
+        for p in package.rglob("__init__.py")
+        if p.parent != package
+    }
+    named = set(re.findall(r"`((?:[a-z_]+/)+)`", text))
+    assert folders <= named, f"folders missing from docs/architecture.md: {folders - named}"
+    tests_named = {n for n in named if n.startswith("tests/")}
+    assert all((REPO / n).is_dir() for n in tests_named), tests_named
+    assert all((package / n).is_dir() for n in named - tests_named), named - folders
+    for link in re.findall(r"\]\((\.\./[^)#]+)\)", text):
+        assert (ARCHITECTURE.parent / link).exists(), link
+
+
+def test_readme_links_the_architecture():
+    assert "(docs/architecture.md)" in (REPO / "README.md").read_text()

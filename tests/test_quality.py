@@ -36,12 +36,3 @@ def test_static_check(args):
         [_tool(args[0]), *args[1:]], cwd=REPO, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-def test_no_module_is_past_about_400_lines():
-    long = {
-        p.relative_to(REPO).as_posix(): n
-        for p in (REPO / "pytest_llmbench").rglob("*.py")
-        if (n := len(p.read_text().splitlines())) > 420
-    }
-    assert not long, long

@@ -18,6 +18,7 @@ __all__ = [
     "ProviderError",
     "RawStream",
     "StreamClient",
+    "Usage",
     "error_message",
     "interpret_chunk",
 ]
@@ -61,7 +62,11 @@ class Delta:
 
 @dataclass
 class RawStream:
-    """A streamed response as received: request start, parsed messages, end, and any failure."""
+    """A streamed response as received: request start, parsed messages, end, and any failure.
+
+    ``t0_unix_ns`` is the wall clock read just before ``t0`` (a timestamp to join with a server's
+    own logs, never subtracted).
+    """
 
     t0_ns: int
     close_ns: int
@@ -69,6 +74,38 @@ class RawStream:
     status: int = 200
     error: str | None = None
     queue_ms: float = 0.0
+    t0_unix_ns: int | None = None
+
+
+def _count(usage: Mapping[str, Any], *path: str) -> int | None:
+    value: Any = usage
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A server's token counts, read from the wire's ``usage`` object (OpenAI's field names, or
+    Anthropic's ``input_tokens`` / ``output_tokens``); ``None`` where it said nothing."""
+
+    completion: int | None = None
+    prompt: int | None = None
+    cached: int | None = None
+    reasoning: int | None = None
+
+    @classmethod
+    def from_wire(cls, usage: Mapping[str, Any] | None) -> Usage:
+        if not usage:
+            return cls()
+        return cls(
+            completion=_count(usage, "completion_tokens") or _count(usage, "output_tokens"),
+            prompt=_count(usage, "prompt_tokens") or _count(usage, "input_tokens"),
+            cached=_count(usage, "prompt_tokens_details", "cached_tokens"),
+            reasoning=_count(usage, "completion_tokens_details", "reasoning_tokens"),
+        )
 
 
 class StreamClient(Protocol):

@@ -57,6 +57,7 @@ class LeanClient:
         clock = time.perf_counter_ns
         error: str | None = None
         status = 0
+        wall = time.time_ns()  # a timestamp beside t0, never subtracted
         t0 = clock()
         try:
             async with self._session.post(self.url, data=data) as response:
@@ -83,7 +84,7 @@ class LeanClient:
             error = end.error
         if error is None and not end.done and not any(d.finish_reason for d in deltas):
             error = "stream cut: the stream ended without [DONE] or a finish_reason"
-        return RawStream(t0, close, deltas, status, error)
+        return RawStream(t0, close, deltas, status, error, t0_unix_ns=wall)
 
     async def aclose(self) -> None:
         await self._session.close()

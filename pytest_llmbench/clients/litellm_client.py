@@ -87,6 +87,7 @@ class LiteLLMClient:
         append = chunks.append
         clock = time.perf_counter_ns
         error: str | None = None
+        wall = time.time_ns()  # a timestamp beside t0, never subtracted
         t0 = clock()
         try:
             response = await self._litellm.acompletion(**kwargs)
@@ -106,7 +107,7 @@ class LiteLLMClient:
             except ProviderError as exc:
                 error = exc.message
                 break
-        return RawStream(t0, close, deltas, 200, error)
+        return RawStream(t0, close, deltas, 200, error, t0_unix_ns=wall)
 
     async def aclose(self) -> None:
         return None

@@ -1,7 +1,8 @@
 """``config.yaml``: load, validate, freeze.
 
-The schema is the studio seed's (``defaults`` and ``providers`` with ``api_base``, ``api_key_env``,
-``model_prefix`` and ``models``), plus a few keys of our own. Every problem is reported as one
+Sections: ``defaults``, ``providers`` (each with ``api_base``, ``api_key_env``, ``model_prefix``,
+``models`` and the keys of :class:`~.spec.ProviderSpec`), ``conversation`` and ``thresholds``; a
+managed provider's models carry a ``sim:`` or ``llama_cpp:`` block. Every problem is reported as one
 :class:`ConfigError` naming the file, the key path and what is wrong; the plugin turns it into a
 pytest usage error (exit 4) before any request is sent.
 """
@@ -13,7 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .reader import ConfigError, Reader
+from ..validation import ValidationError
+from .reader import ConfigError, ConfigReader
 from .spec import (
     DEFAULT_PROMPT,
     MANAGED_KINDS,
@@ -30,12 +32,12 @@ from .thresholds import Threshold, parse_threshold
 __all__ = ["load_config"]
 
 
-def _tiers(reader: Reader) -> tuple[int, ...]:
+def _tiers(reader: ConfigReader) -> tuple[int, ...]:
     tiers = reader.get("context_tiers", list, [0])
     return _tier_list(reader, tiers)
 
 
-def _tier_list(reader: Reader, tiers: list[Any]) -> tuple[int, ...]:
+def _tier_list(reader: ConfigReader, tiers: list[Any]) -> tuple[int, ...]:
     for index, tier in enumerate(tiers):
         if isinstance(tier, bool) or not isinstance(tier, int) or tier < 0:
             raise ConfigError(
@@ -49,7 +51,7 @@ def _tier_list(reader: Reader, tiers: list[Any]) -> tuple[int, ...]:
 
 
 def _defaults(path: Path, data: object) -> Defaults:
-    reader = Reader(path, data if data is not None else {}, "defaults")
+    reader = ConfigReader(path, data if data is not None else {}, "defaults")
     reader.check_keys({"max_tokens", "temperature", "context_tiers", "prompt", "timeout_s"})
     return Defaults(
         max_tokens=reader.number("max_tokens", 512, 1, integer=True),
@@ -75,11 +77,11 @@ def _limits(path: Path, data: object, key: str) -> tuple[Threshold, ...]:
 
 
 def _thresholds(path: Path, data: object) -> ThresholdSpec:
-    reader = Reader(path, data if data is not None else {}, "thresholds")
+    reader = ConfigReader(path, data if data is not None else {}, "thresholds")
     reader.check_keys({"defaults", "providers", "models"})
     groups = {}
     for name in ("providers", "models"):
-        sub = Reader(path, reader.data.get(name) or {}, f"thresholds.{name}")
+        sub = ConfigReader(path, reader.data.get(name) or {}, f"thresholds.{name}")
         groups[name] = {str(k): _limits(path, v, sub.sub(str(k))) for k, v in sub.data.items()}
     return ThresholdSpec(
         defaults=_limits(path, reader.data.get("defaults") or [], "thresholds.defaults"),
@@ -89,7 +91,7 @@ def _thresholds(path: Path, data: object) -> ThresholdSpec:
 
 
 def _conversation(path: Path, data: object) -> ConversationSpec:
-    reader = Reader(path, data if data is not None else {}, "conversation")
+    reader = ConfigReader(path, data if data is not None else {}, "conversation")
     reader.check_keys(
         {
             "prompts",
@@ -116,7 +118,7 @@ def _conversation(path: Path, data: object) -> ConversationSpec:
     )
 
 
-def _server_block(reader: Reader, name: str, managed: str | None) -> dict[str, Any] | None:
+def _server_block(reader: ConfigReader, name: str, managed: str | None) -> dict[str, Any] | None:
     """A model's settings for the server its provider manages (``sim:`` or ``llama_cpp:``)."""
     block = reader.get(name, Mapping)
     kind = "simulator" if name == "sim" else name
@@ -132,7 +134,7 @@ def _server_block(reader: Reader, name: str, managed: str | None) -> dict[str, A
 
 
 def _model(path: Path, data: object, key: str, managed: str | None) -> ModelSpec:
-    reader = Reader(path, data, key)
+    reader = ConfigReader(path, data, key)
     reader.check_keys(
         {
             "id",
@@ -146,11 +148,7 @@ def _model(path: Path, data: object, key: str, managed: str | None) -> ModelSpec
         }
     )
     model_id = reader.text("id", required=True)
-    filler_in = reader.text("filler_in", "system")
-    if filler_in not in ("system", "user"):
-        raise ConfigError(
-            path, reader.sub("filler_in"), f"must be 'system' or 'user', got {filler_in!r}"
-        )
+    filler_in = reader.choice("filler_in", "system", ("system", "user"))
     return ModelSpec(
         id=model_id,
         display_name=reader.text("display_name", model_id),
@@ -164,7 +162,7 @@ def _model(path: Path, data: object, key: str, managed: str | None) -> ModelSpec
 
 
 def _provider(path: Path, name: str, data: object) -> ProviderSpec:
-    reader = Reader(path, data, f"providers.{name}")
+    reader = ConfigReader(path, data, f"providers.{name}")
     reader.check_keys(
         {
             "display_name",
@@ -182,21 +180,10 @@ def _provider(path: Path, name: str, data: object) -> ProviderSpec:
             "max_tokens",
         }
     )
-    managed = reader.get("managed", str)
-    if managed is not None and managed not in MANAGED_KINDS:
-        raise ConfigError(
-            path,
-            reader.sub("managed"),
-            f"unknown server kind {managed!r} (expected: {', '.join(MANAGED_KINDS)})",
-        )
+    managed = reader.choice("managed", None, MANAGED_KINDS)
     prefix = reader.text("model_prefix", "")
-    client = reader.get("client", str)
-    if client is None:
-        client = "lean" if prefix.rstrip("/") in OPENAI_COMPATIBLE_PREFIXES else "litellm"
-    if client not in ("lean", "litellm"):
-        raise ConfigError(
-            path, reader.sub("client"), f"must be 'lean' or 'litellm', got {client!r}"
-        )
+    lean = prefix.rstrip("/") in OPENAI_COMPATIBLE_PREFIXES
+    client = reader.choice("client", "lean" if lean else "litellm", ("lean", "litellm"))
     api_base = reader.text("api_base")
     if api_base is None and client == "lean" and managed is None:
         raise ConfigError(
@@ -240,7 +227,7 @@ def load_config(path: Path) -> BenchConfig:
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
         raise ConfigError(path, "", f"invalid YAML: {where}{problem}") from None
-    root = Reader(path, document if document is not None else {}, "")
+    root = ConfigReader(path, document if document is not None else {}, "")
     root.check_keys({"defaults", "providers", "thresholds", "conversation"})
     providers = root.get("providers", Mapping, required=True)
     if not providers:
@@ -257,7 +244,8 @@ def load_config(path: Path) -> BenchConfig:
 
 def _check_managed_settings(config: BenchConfig) -> BenchConfig:
     """Validate ``sim:`` and ``llama_cpp:`` blocks at load time, so a typo is a usage error, not
-    a failed test; a llama.cpp model without a ``context_window`` gets its ``n_ctx``."""
+    a failed test, naming the block's key in full; a llama.cpp model without a
+    ``context_window`` gets its ``n_ctx``."""
     providers = []
     for provider in config.providers:
         models = []
@@ -267,16 +255,15 @@ def _check_managed_settings(config: BenchConfig) -> BenchConfig:
                 if provider.simulated:
                     from ..servers.sim.profile import SimProfile
 
-                    SimProfile.from_mapping(model.sim or {})
+                    SimProfile.from_mapping(model.sim or {}, key=f"{key}.sim")
                 elif provider.managed == "llama_cpp":
                     from ..servers.llama_cpp import LlamaCppSpec
 
-                    spec = LlamaCppSpec.from_mapping(model.llama_cpp or {})
+                    spec = LlamaCppSpec.from_mapping(model.llama_cpp or {}, key=f"{key}.llama_cpp")
                     if model.context_window is None:
                         model = dataclasses.replace(model, context_window=spec.n_ctx)
-            except ValueError as exc:
-                block = "sim" if provider.simulated else "llama_cpp"
-                raise ConfigError(config.path, f"{key}.{block}", str(exc)) from None
+            except ValidationError as exc:
+                raise ConfigError.from_error(config.path, exc) from None
             models.append(model)
         providers.append(dataclasses.replace(provider, models=tuple(models)))
     return dataclasses.replace(config, providers=tuple(providers))

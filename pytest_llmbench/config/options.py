@@ -90,7 +90,9 @@ _OPTIONS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
     (
         "--llm-prompts",
         "llm_prompts",
-        "conversation benchmark: a prompts file shaped like prompts/lalm_conversation.json",
+        "conversation benchmark: your own prompts file (default: the config's "
+        "conversation.prompts, else the built-in 231-prompt conversation; shape: "
+        "pytest_llmbench/data/lalm_conversation.schema.json)",
         "string",
         {"metavar": "PATH"},
     ),

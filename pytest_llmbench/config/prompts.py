@@ -1,21 +1,37 @@
-"""The conversation's prompts: load and check a prompts file (``prompts/lalm_conversation.json``).
+"""The conversation's prompts: load and check a prompts file.
 
-The shape is ``{"schema_version": 1, "title", "tiers": [{"name", "first", "last"}], "prompts":
-[{"number", "tier", "text"}]}`` (``prompts/lalm_conversation.schema.json``). A malformed file is a
-:class:`~.config.ConfigError` naming the file, the key and the problem.
+The built-in conversation (231 prompts in six tiers) ships inside the package,
+``pytest_llmbench/data/lalm_conversation.json``; it is the default wherever the config lies. The
+shape is ``{"schema_version": 1, "title", "tiers": [{"name", "first", "last"}], "prompts":
+[{"number", "tier", "text"}]}`` (``pytest_llmbench/data/lalm_conversation.schema.json``). A
+malformed file is a :class:`~.config.ConfigError` naming the file, the key and the problem.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import functools
 import json
 from dataclasses import dataclass
+from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
 from .reader import ConfigError
 from .spec import BenchConfig
 
-__all__ = ["Prompt", "PromptSet", "load_prompts", "resolve_prompts"]
+__all__ = [
+    "BUILTIN_PROMPTS",
+    "Prompt",
+    "PromptSet",
+    "builtin_prompts",
+    "load_prompts",
+    "resolve_prompts",
+]
+
+#: The built-in conversation's file name in the package's ``data/`` folder.
+BUILTIN_PROMPTS = "lalm_conversation.json"
 
 
 @dataclass(frozen=True)
@@ -105,6 +121,21 @@ def load_prompts(path: Path) -> PromptSet:
     return PromptSet(path, title if isinstance(title, str) else path.stem, tuple(prompts))
 
 
+@functools.lru_cache(maxsize=1)
+def builtin_prompts() -> Path:
+    """The built-in conversation's file, found through :mod:`importlib.resources`."""
+    resource = files("pytest_llmbench") / "data" / BUILTIN_PROMPTS
+    if isinstance(resource, Path):
+        return resource
+    # Not on the file system (a zipped install): a temporary copy, kept for the process.
+    stack = contextlib.ExitStack()
+    atexit.register(stack.close)
+    return stack.enter_context(as_file(resource))
+
+
 def resolve_prompts(config: BenchConfig) -> Path:
-    """The prompts file the config names (``conversation.prompts``, relative to the config)."""
+    """The prompts file the config names (``conversation.prompts``, relative to the config's
+    folder), else the built-in conversation."""
+    if config.conversation.prompts is None:
+        return builtin_prompts()
     return (config.path.parent / config.conversation.prompts).resolve()

@@ -57,9 +57,13 @@ class ThresholdSpec:
 
 @dataclass(frozen=True)
 class ConversationSpec:
-    """The conversation benchmark's settings (the context-window seed's request defaults)."""
+    """The conversation benchmark's settings: its prompts, how many turns, the request defaults.
 
-    prompts: str = "prompts/lalm_conversation.json"
+    ``prompts``: a prompts file relative to the config's folder; ``None``, the built-in
+    conversation that ships in the package (``pytest_llmbench/data/lalm_conversation.json``).
+    """
+
+    prompts: str | None = None
     turns: int = 12
     max_tokens: int = 32768
     temperature: float = 0.7

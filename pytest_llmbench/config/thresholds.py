@@ -15,14 +15,10 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["HIGHER_IS_BETTER", "LOWER_IS_BETTER", "STATISTICS", "Threshold", "parse_threshold"]
+from ..schema import GATED_FIELDS, HIGHER_IS_BETTER, LOWER_IS_BETTER
 
-#: Metrics where a larger value is better; everything else gated here is better when smaller.
-HIGHER_IS_BETTER = frozenset({"decode_tps", "e2e_tps", "prefill_tps"})
-LOWER_IS_BETTER = frozenset(
-    {"ttft_ms", "ttfa_ms", "think_ms", "e2e_ms", "close_ms", "tpot_ms", "reasoning_ms", "queue_ms"}
-)
-GATED_FIELDS = HIGHER_IS_BETTER | LOWER_IS_BETTER | {"output_tokens", "reasoning_tokens"}
+__all__ = ["STATISTICS", "Threshold", "parse_threshold"]
+
 STATISTICS = frozenset({"mean", "median", "p90", "p95", "p99", "min", "max"})
 
 _ABSOLUTE = re.compile(r"^\s*([a-z_]+)(?:\.([a-z0-9]+))?\s*(<=|>=|<|>)\s*([-+]?[\d.]+)\s*$")

@@ -17,7 +17,9 @@ import pytest
 
 from ..config.prompts import PromptSet
 from ..matrix import CONTEXT_MARGIN, Target
+from ..measure.metrics import Measurement
 from ..measure.stream import LLMStream
+from ..schema import Key
 
 __all__ = ["ConversationState", "ConversationTurn", "order_turns"]
 
@@ -73,9 +75,9 @@ class ConversationTurn:
         self.state.stopped = (self.turn, tokens)
         pytest.skip(f"context window reached at turn {self.turn} ({tokens} tokens){detail}")
 
-    async def send(self, **params: Any) -> Any:
+    async def send(self, **params: Any) -> Measurement:
         """Send this turn; returns its :class:`~.metrics.Measurement`."""
-        from ..measure.tokens import count_tokens
+        from ..tokens import count_tokens
 
         reason = self._precondition()
         if reason is not None:
@@ -84,10 +86,10 @@ class ConversationTurn:
         messages = [*self.state.history, {"role": "user", "content": prompt.text}]
         prompt_tokens = sum(count_tokens(m["content"]) for m in messages)
         extra = {
-            "turn": self.turn,
-            "turn_tier": prompt.tier,
-            "turns_planned": self.turns_planned,
-            "prompt_tokens_sent": prompt_tokens,
+            Key.TURN: self.turn,
+            Key.TURN_TIER: prompt.tier,
+            Key.TURNS_PLANNED: self.turns_planned,
+            Key.PROMPT_TOKENS_SENT: prompt_tokens,
         }
         window = self.target.model.context_window
         bench = self.stream.bench
@@ -98,23 +100,22 @@ class ConversationTurn:
             room = window - prompt_tokens - CONTEXT_MARGIN
             if room < 1:
                 self.stream.record_skip(
-                    extra | {"context_limit": True, "prompt_tokens": prompt_tokens}
+                    extra | {Key.CONTEXT_LIMIT: True, Key.PROMPT_TOKENS: prompt_tokens}
                 )
                 self._stop(prompt_tokens)
             request[field_name] = min(request.get(field_name) or spec.max_tokens, room)
         measurement = await self.stream(messages, check=False, extra=extra, **request)
         if not measurement.ok:
             if measurement.http_status == 400 and _TOO_LONG.search(measurement.error or ""):
-                self.stream.mark_last(context_limit=True)
+                self.stream.mark_last(**{Key.CONTEXT_LIMIT: True})
                 self._stop(prompt_tokens, f": {measurement.error}")
             self.state.failed = (self.turn, measurement.error or "failed")
             pytest.fail(f"{self.target.key} turn {self.turn}: {measurement.error}", pytrace=False)
         self.state.history += [messages[-1], {"role": "assistant", "content": measurement.answer}]
         self.state.last_turn = self.turn
-        self.stream.mark_last(
-            context_tokens=prompt_tokens + count_tokens(measurement.answer),
-            reasoned=bool(measurement.reasoning_tokens),
-        )
+        context = prompt_tokens + count_tokens(measurement.answer)
+        reasoned = bool(measurement.reasoning_tokens)
+        self.stream.mark_last(**{Key.CONTEXT_TOKENS: context, Key.REASONED: reasoned})
         return measurement
 
 

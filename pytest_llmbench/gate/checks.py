@@ -53,7 +53,7 @@ def evaluate(
     checks: list[dict[str, Any]] = []
     unchecked: set[str] = set()
     for agg in aggregate(records):
-        key = (str(agg["target"]), agg["tier"])
+        key = (agg["target"], agg["tier"])
         for limit in limits_for(str(agg["provider"]), key[0]):
             if limit.kind == "relative" and baseline is None:
                 unchecked.add(limit.label)
@@ -70,9 +70,9 @@ def evaluate(
                 base = baseline.get(key, {}).get(limit.field) if key in baseline else None
                 check.update(_relative(limit, base, current.get(key, {}).get(limit.field)))
             else:
-                summary = agg["metrics"].get(limit.field, {})
+                summary: Mapping[str, Any] = agg["metrics"].get(limit.field, {})
                 value = summary.get(limit.statistic or "median")
-                if value is None:
+                if not isinstance(value, (int, float)):
                     check.update(value=None, verdict="no data", failed=False)
                 else:
                     held = limit.holds(value)

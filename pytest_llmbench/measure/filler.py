@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import secrets
 
-from .tokens import count_tokens, encoding
+from ..tokens import count_tokens, encoding
 
 __all__ = ["make_filler", "mark_unique", "tier_messages"]
 

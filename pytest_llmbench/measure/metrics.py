@@ -1,6 +1,6 @@
 """Raw stamped streams → the METRICS.md "per request" fields. Pure functions, no I/O.
 
-Definitions (see ../shared/METRICS.md): a *token event* carries non-empty content, reasoning or
+Definitions (see docs/metrics.md): a *token event* carries non-empty content, reasoning or
 tool calls. ``ttft_ms`` is the first token event, ``ttfa_ms`` the first answer event, ``e2e_ms``
 the last token event, ``close_ms`` the end of the stream, all from ``t0``. Reasoning arrives either
 as ``reasoning_content`` or as ``<think>…</think>`` in the content; tags may be split anywhere
@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..clients.base import Delta, RawStream
+from ..clients.base import Delta, RawStream, Usage
 
 __all__ = ["Measurement", "measure", "think_region"]
 
@@ -55,6 +55,7 @@ class Measurement:
     event_ms: list[float] = field(default_factory=list)
     finish_reason: str | None = None
     response_id: str | None = None
+    t0_unix_ns: int | None = None
     answer: str = ""
     reasoning: str = ""
     warnings: list[str] = field(default_factory=list)
@@ -89,15 +90,6 @@ def think_region(content: str) -> tuple[int, int] | None:
 
 def _ms(t_ns: int, t0_ns: int) -> float:
     return (t_ns - t0_ns) / 1e6
-
-
-def _usage_int(usage: Mapping[str, Any] | None, *path: str) -> int | None:
-    value: Any = usage
-    for key in path:
-        if not isinstance(value, Mapping):
-            return None
-        value = value.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _split(events: Sequence[Delta]) -> tuple[list[bool], list[bool], str, str]:
@@ -166,12 +158,11 @@ def measure(
     by ``prompt_estimate_source``, with ``cached_tokens_estimate`` beside it when that source knows
     (a managed server's log).
     """
-    t0 = raw.t0_ns
     events = [d for d in raw.deltas if d.is_token_event]
-    usage: Mapping[str, Any] | None = None
+    wire_usage: Mapping[str, Any] | None = None
     finish = response_id = None
     for delta in raw.deltas:
-        usage = delta.usage or usage
+        wire_usage = delta.usage or wire_usage
         finish = delta.finish_reason or finish
         response_id = response_id or delta.response_id
     m = Measurement(
@@ -179,48 +170,68 @@ def measure(
         error=raw.error,
         http_status=raw.status,
         queue_ms=raw.queue_ms,
-        close_ms=_ms(raw.close_ns, t0),
+        close_ms=_ms(raw.close_ns, raw.t0_ns),
         finish_reason=finish,
         response_id=response_id,
         token_events=len(events),
+        t0_unix_ns=raw.t0_unix_ns,
     )
     has_reasoning, has_answer, m.reasoning, m.answer = _split(events)
-    m.event_ms = [_ms(e.t_ns, t0) for e in events]
+    m.event_ms = [_ms(e.t_ns, raw.t0_ns) for e in events]
+    usage = Usage.from_wire(wire_usage)
+    _count_output(m, events, usage, count_tokens, tokenizer)
+    m.prompt_tokens = usage.prompt
+    m.prompt_token_source = "usage" if m.prompt_tokens is not None else None
+    if m.prompt_tokens is None and prompt_tokens_estimate is not None:
+        m.prompt_tokens, m.prompt_token_source = prompt_tokens_estimate, prompt_estimate_source
+    m.cached_tokens = usage.cached
+    if m.cached_tokens is None and m.prompt_token_source == prompt_estimate_source:
+        m.cached_tokens = cached_tokens_estimate
+    if events:
+        _time(m, raw.t0_ns, events, has_reasoning, has_answer, count_tokens)
+    return m
 
-    # Token counts: usage, then the model's tokenizer, then tiktoken, then events.
+
+def _count_output(
+    m: Measurement,
+    events: Sequence[Delta],
+    usage: Usage,
+    count_tokens: Callable[[str], int],
+    tokenizer: Callable[[str], int] | None,
+) -> None:
+    """Output and reasoning tokens: usage, then the model's tokenizer, then tiktoken, then the
+    count of token events; a warning where usage and tiktoken disagree."""
     text = "".join(e.content + e.reasoning for e in events)
     counted = count_tokens(text) if text else 0
-    usage_out = _usage_int(usage, "completion_tokens") or _usage_int(usage, "output_tokens")
     own = tokenizer(text) if tokenizer is not None and text else None
-    if usage_out is not None:
-        m.output_tokens, m.token_source = usage_out, "usage"
+    if usage.completion is not None:
+        m.output_tokens, m.token_source = usage.completion, "usage"
     elif own is not None:
         m.output_tokens, m.token_source = own, "tokenizer"
     elif counted:
         m.output_tokens, m.token_source = counted, "tiktoken"
     else:
         m.output_tokens, m.token_source = len(events), "events"
-    if usage_out is not None and counted:
-        warning = _disagreement("output tokens", ("usage", usage_out), ("tiktoken", counted))
+    if usage.completion is not None and counted:
+        pair = ("usage", usage.completion), ("tiktoken", counted)
+        warning = _disagreement("output tokens", *pair)
         if warning:
             m.warnings.append(warning)
-
-    m.prompt_tokens = _usage_int(usage, "prompt_tokens") or _usage_int(usage, "input_tokens")
-    m.prompt_token_source = "usage" if m.prompt_tokens is not None else None
-    if m.prompt_tokens is None and prompt_tokens_estimate is not None:
-        m.prompt_tokens, m.prompt_token_source = prompt_tokens_estimate, prompt_estimate_source
-    m.cached_tokens = _usage_int(usage, "prompt_tokens_details", "cached_tokens")
-    if m.cached_tokens is None and m.prompt_token_source == prompt_estimate_source:
-        m.cached_tokens = cached_tokens_estimate
-
-    reasoning_usage = _usage_int(usage, "completion_tokens_details", "reasoning_tokens")
-    if reasoning_usage:
-        m.reasoning_tokens, m.reasoning_token_source = reasoning_usage, "usage"
+    if usage.reasoning:
+        m.reasoning_tokens, m.reasoning_token_source = usage.reasoning, "usage"
     elif m.reasoning:
         m.reasoning_tokens, m.reasoning_token_source = count_tokens(m.reasoning), "tiktoken"
 
-    if not events:
-        return m
+
+def _time(
+    m: Measurement,
+    t0: int,
+    events: Sequence[Delta],
+    has_reasoning: Sequence[bool],
+    has_answer: Sequence[bool],
+    count_tokens: Callable[[str], int],
+) -> None:
+    """The timing fields from the token events' stamps (docs/metrics.md, "Per request")."""
     first, last = events[0].t_ns, events[-1].t_ns
     m.ttft_ms, m.e2e_ms = _ms(first, t0), _ms(last, t0)
     answer_times = [e.t_ns for e, yes in zip(events, has_answer, strict=True) if yes]
@@ -244,4 +255,3 @@ def measure(
         m.itl_ms = [gap / n for gap, n in zip(gaps, per_event[1:], strict=True)]
     else:
         m.icl_ms = gaps
-    return m

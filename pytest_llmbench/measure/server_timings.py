@@ -13,22 +13,42 @@ client does wait for.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING
+
+from ..schema import Key, ServerTimings
+from .metrics import Measurement
+
+if TYPE_CHECKING:
+    from ..servers.llama_cpp import RequestTimings
 
 __all__ = ["with_differences"]
 
 
-def with_differences(measurement: Any, timings: Mapping[str, Any]) -> dict[str, Any]:
-    """``timings`` (llama.cpp's, see :class:`~.managed.RequestTimings`) with the differences."""
-    data = dict(timings)
-    prompt_eval = data.get("prompt_eval_ms")
-    if measurement.ttft_ms is not None and prompt_eval is not None:
-        data["ttft_minus_prompt_eval_ms"] = measurement.ttft_ms - prompt_eval
-    total = data.get("total_ms")
-    if measurement.e2e_ms is not None and total is not None:
-        data["e2e_minus_total_ms"] = measurement.e2e_ms - total
-    theirs = data.get("decode_tps")
+def with_differences(measurement: Measurement, timings: RequestTimings) -> ServerTimings:
+    """A record's ``server_timings``: llama.cpp's figures for the request, the rates they give,
+    and our figures' differences from them."""
+    data: ServerTimings = {
+        Key.SOURCE: "llama.cpp",
+        Key.PROMPT_TOKENS: timings.prompt_tokens,
+        Key.CACHED_TOKENS: timings.cached_tokens,
+        Key.PROMPT_EVAL_TOKENS: timings.prompt_eval_tokens,
+        Key.PROMPT_EVAL_MS: timings.prompt_eval_ms,
+        Key.EVAL_RUNS: timings.eval_runs,
+        Key.EVAL_MS: timings.eval_ms,
+        Key.TOTAL_MS: timings.total_ms,
+        Key.OUTPUT_TOKENS: timings.output_tokens,
+        Key.PREFILL_TPS: None,
+        Key.DECODE_TPS: None,
+    }
+    if timings.prompt_eval_ms and timings.prompt_eval_tokens:
+        data[Key.PREFILL_TPS] = timings.prompt_eval_tokens / (timings.prompt_eval_ms / 1e3)
+    theirs = None
+    if timings.eval_ms and timings.eval_runs:
+        theirs = data[Key.DECODE_TPS] = timings.eval_runs / (timings.eval_ms / 1e3)
+    if measurement.ttft_ms is not None and timings.prompt_eval_ms is not None:
+        data[Key.TTFT_MINUS_PROMPT_EVAL_MS] = measurement.ttft_ms - timings.prompt_eval_ms
+    if measurement.e2e_ms is not None and timings.total_ms is not None:
+        data[Key.E2E_MINUS_TOTAL_MS] = measurement.e2e_ms - timings.total_ms
     if measurement.decode_tps and theirs:
-        data["decode_tps_diff_pct"] = (measurement.decode_tps - theirs) / theirs * 100
+        data[Key.DECODE_TPS_DIFF_PCT] = (measurement.decode_tps - theirs) / theirs * 100
     return data

@@ -6,24 +6,32 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ..clients.base import ChatRequest, ProviderError, RawStream
+from ..config.thresholds import Threshold
 from ..matrix import Target
+from ..schema import Key, ServerTimings, Truth
+from .endpoints import ServerUnavailable
+from .metrics import Measurement, measure
 from .session import BenchSession
 
-__all__ = ["LLMStream", "Sample"]
+if TYPE_CHECKING:
+    from ..servers.llama_cpp import LlamaCppServer
+
+__all__ = ["LLMStream", "Sample", "broken_limits"]
 
 
 @dataclass
 class Sample:
-    """One measured request kept for the results: the measurement and the server's truth."""
+    """One measured request kept for the results: the measurement and what the server said."""
 
-    measurement: Any  # metrics.Measurement (imported lazily to keep the plugin light)
-    truth: dict[str, Any] | None = None
+    measurement: Measurement
+    truth: Truth | None = None
     extra: dict[str, Any] | None = None
-    server_timings: dict[str, Any] | None = None
+    server_timings: ServerTimings | None = None
 
 
 class LLMStream:
@@ -39,25 +47,21 @@ class LLMStream:
         check: bool = True,
         extra: Mapping[str, Any] | None = None,
         **params: Any,
-    ) -> Any:
+    ) -> Measurement:
         """Stream ``messages`` to the target; returns the :class:`~.metrics.Measurement`.
 
         With ``check`` (the default) a failed request fails the test with the HTTP status and
         the provider's message, after the failure has been recorded. ``extra`` fields are stored
         in the request's record beside the measured ones.
         """
-        from ..clients.base import ChatRequest, ProviderError, RawStream
-        from .endpoints import ServerUnavailable
-        from .metrics import Measurement, measure
-        from .tokens import count_tokens
-
         bench, target = self.bench, self.target
         try:
             api_base = bench.endpoints.api_base(target)
             llama = bench.endpoints.llama_for(target)
         except ServerUnavailable as exc:
-            failed = Measurement(ok=False, error=str(exc))
-            self._samples.append(Sample(failed, extra=dict(extra or {})))
+            self._samples.append(
+                Sample(Measurement(ok=False, error=str(exc)), extra=dict(extra or {}))
+            )
             pytest.fail(str(exc), pytrace=False)
         request = ChatRequest(list(messages), bench.layers.request_params(target, params))
 
@@ -68,44 +72,52 @@ class LLMStream:
         try:
             raw = await asyncio.wrap_future(bench.loop.submit(_run()))
         except ProviderError as exc:
-            measurement = Measurement(ok=False, error=str(exc), http_status=exc.status)
-            self._samples.append(Sample(measurement, extra=dict(extra or {})))
+            sample = Sample(Measurement(ok=False, error=str(exc), http_status=exc.status))
         else:
-            timings = llama.timings(raw.t0_ns, raw.close_ns) if llama is not None else None
-            tokenizer = llama.count_tokens if llama is not None else None
-            if timings is not None and timings.prompt_tokens is not None:
-                # The server's log is its report of the prompt (chat template included).
-                prompt, source, cached = timings.prompt_tokens, "server log", timings.cached_tokens
-            else:
-                count = tokenizer or count_tokens
-                prompt = sum(count(_text(m.get("content"))) for m in messages)
-                source, cached = ("tokenizer" if tokenizer else "tiktoken"), None
-            measurement = measure(raw, count_tokens, prompt, tokenizer, source, cached)
-            sample = Sample(measurement, extra=dict(extra or {}))
-            if timings is not None:
-                from .server_timings import with_differences
-
-                sample.server_timings = with_differences(measurement, timings.to_dict())
-            elif llama is None:
-                from .truth import truth_for
-
-                sample.truth = truth_for(
-                    bench.endpoints.sim_for(target), measurement.response_id, raw.t0_ns
-                )
-            self._samples.append(sample)
+            sample = self._measured(raw, messages, llama)
+        sample.extra = dict(extra or {})
+        self._samples.append(sample)
+        measurement = sample.measurement
         if check and not measurement.ok:
             pytest.fail(f"{target.key}: {measurement.error}", pytrace=False)
-        broken = _broken_limits(measurement, bench.layers.limits_for(target))
+        broken = broken_limits(measurement, bench.layers.limits_for(target))
         if broken:
-            self.mark_last(limits_broken=broken)
+            self.mark_last(**{Key.LIMITS_BROKEN: broken})
             if check:
                 pytest.fail(f"{target.key}: " + "; ".join(broken), pytrace=False)
         return measurement
 
+    def _measured(
+        self, raw: RawStream, messages: Sequence[Mapping[str, Any]], llama: LlamaCppServer | None
+    ) -> Sample:
+        """The figures of a finished stream, with the server's own account of the request: the
+        managed llama.cpp server's timings, or the built-in server's truth."""
+        from ..tokens import count_tokens
+
+        timings = llama.timings(raw.t0_ns, raw.close_ns) if llama is not None else None
+        tokenizer = llama.count_tokens if llama is not None else None
+        if timings is not None and timings.prompt_tokens is not None:
+            # The server's log is its report of the prompt (chat template included).
+            prompt, source, cached = timings.prompt_tokens, "server log", timings.cached_tokens
+        else:
+            count = tokenizer or count_tokens
+            prompt = sum(count(_text(m.get("content"))) for m in messages)
+            source, cached = ("tokenizer" if tokenizer else "tiktoken"), None
+        measurement = measure(raw, count_tokens, prompt, tokenizer, source, cached)
+        sample = Sample(measurement)
+        if timings is not None:
+            from .server_timings import with_differences
+
+            sample.server_timings = with_differences(measurement, timings)
+        elif llama is None:
+            from .truth import truth_for
+
+            sim = self.bench.endpoints.sim_for(self.target)
+            sample.truth = truth_for(sim, measurement.response_id, raw.t0_ns)
+        return sample
+
     def record_skip(self, extra: Mapping[str, Any]) -> None:
         """Record a request that was decided against (nothing measured), with its reasons."""
-        from .metrics import Measurement
-
         self._samples.append(Sample(Measurement(ok=False), extra=dict(extra)))
 
     def mark_last(self, **fields: Any) -> None:
@@ -115,12 +127,12 @@ class LLMStream:
 
     def run(
         self, messages: Sequence[Mapping[str, Any]], *, check: bool = True, **params: Any
-    ) -> Any:
+    ) -> Measurement:
         """The same as awaiting, for synchronous tests."""
         return asyncio.run(self(messages, check=check, **params))
 
 
-def _broken_limits(measurement: Any, limits: Sequence[Any]) -> list[str]:
+def broken_limits(measurement: Measurement, limits: Sequence[Threshold]) -> list[str]:
     """Per-request absolute limits this request broke, each with its numbers."""
     broken = []
     for limit in limits:

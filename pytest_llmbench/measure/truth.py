@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+from ..schema import Key, Truth
+
 __all__ = ["truth_for"]
 
 
@@ -22,7 +24,7 @@ def _server_log(sim: Any, response_id: str | None, t0_ns: int) -> dict[str, Any]
     return received[0] if len(received) == 1 else None
 
 
-def truth_for(sim: Any, response_id: str | None, t0_ns: int) -> dict[str, Any] | None:
+def truth_for(sim: Any, response_id: str | None, t0_ns: int) -> Truth | None:
     """What the built-in server logged for this request, as the fields we measure.
 
     Server and client stamp the same clock (CLOCK_MONOTONIC), so the true TTFT is the logged send
@@ -30,21 +32,20 @@ def truth_for(sim: Any, response_id: str | None, t0_ns: int) -> dict[str, Any] |
     own error (delivery and stamping). ``server_ttft_ms`` counts from the server's receipt of the
     request instead, which leaves out the request's own trip.
     """
-    log = _server_log(sim, response_id, t0_ns) if sim is not None else None
-    if log is None:
+    from ..servers.sim.log import RequestRecord
+
+    data = _server_log(sim, response_id, t0_ns) if sim is not None else None
+    if data is None:
         return None
-    events = log.get("events") or []
-    truth: dict[str, Any] = {
-        "output_tokens": log.get("output_tokens"),
-        "prompt_tokens": log.get("prompt_tokens"),
-    }
-    if events:
-        first, last = events[0]["sent_ns"], events[-1]["sent_ns"]
-        truth["ttft_ms"] = (first - t0_ns) / 1e6
-        truth["e2e_ms"] = (last - t0_ns) / 1e6
-        truth["server_ttft_ms"] = (first - log["recv_ns"]) / 1e6
-        truth["request_trip_ms"] = (log["recv_ns"] - t0_ns) / 1e6
-        tokens = sum(e.get("tokens", 1) for e in events)
+    log = RequestRecord.from_dict(data)
+    truth: Truth = {Key.OUTPUT_TOKENS: log.output_tokens, Key.PROMPT_TOKENS: log.prompt_tokens}
+    if log.events:
+        first, last = log.events[0].sent_ns, log.events[-1].sent_ns
+        truth[Key.TTFT_MS] = (first - t0_ns) / 1e6
+        truth[Key.E2E_MS] = (last - t0_ns) / 1e6
+        truth[Key.SERVER_TTFT_MS] = (first - log.recv_ns) / 1e6
+        truth[Key.REQUEST_TRIP_MS] = (log.recv_ns - t0_ns) / 1e6
+        tokens = sum(event.tokens for event in log.events)
         if tokens >= 2 and last > first:
-            truth["tpot_ms"] = (last - first) / 1e6 / (tokens - 1)
+            truth[Key.TPOT_MS] = (last - first) / 1e6 / (tokens - 1)
     return truth

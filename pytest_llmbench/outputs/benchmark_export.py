@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from ..results.baseline import samples_of
+from ..results.stats import group_order
+from ..schema import EXPORTED_FIELDS
 
-__all__ = ["EXPORTED_METRICS", "export_benchmark"]
-
-#: Our field → the unit it is stored in (milliseconds), exported as seconds.
-EXPORTED_METRICS = ("ttft_ms", "ttfa_ms", "tpot_ms", "e2e_ms")
+__all__ = ["export_benchmark"]
 
 
 def export_benchmark(path: Path, records: Iterable[Mapping[str, Any]]) -> Path:
@@ -31,10 +30,10 @@ def export_benchmark(path: Path, records: Iterable[Mapping[str, Any]]) -> Path:
     from pytest_benchmark.utils import get_commit_info
 
     benchmarks = []
-    groups = sorted(samples_of(records).items(), key=lambda kv: (kv[0][0], kv[0][1] or 0))
+    groups = sorted(samples_of(records).items(), key=lambda kv: group_order(kv[0]))
     for (target, tier), fields in groups:
         param = f"{target}-ctx{tier}" if tier is not None else target
-        for metric in EXPORTED_METRICS:
+        for metric in EXPORTED_FIELDS:  # stored in ms, exported in s
             values = fields.get(metric)
             if not values:
                 continue

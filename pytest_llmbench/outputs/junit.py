@@ -6,29 +6,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["JUNIT_FIELDS", "junit_properties"]
+from ..schema import JUNIT_FIELDS, Key
 
-#: Per-request fields recorded as JUnit properties (``llm_<field>``).
-JUNIT_FIELDS = (
-    "ttft_ms",
-    "ttfa_ms",
-    "decode_tps",
-    "tpot_ms",
-    "e2e_ms",
-    "output_tokens",
-    "token_source",
-    "prompt_tokens",
-    "reasoning_tokens",
-)
+__all__ = ["junit_properties"]
 
 
 def junit_properties(records: Sequence[Mapping[str, Any]]) -> list[tuple[str, object]]:
     """``(name, value)`` pairs for a test's measured requests; indexed when there are several."""
     properties: list[tuple[str, object]] = []
-    measured = [r for r in records if r.get("ok")]
+    measured = [r for r in records if r.get(Key.OK)]
     for index, record in enumerate(measured):
         suffix = f"[{index}]" if len(measured) > 1 else ""
-        properties.append((f"llm_target{suffix}", record.get("target")))
+        properties.append((f"llm_target{suffix}", record.get(Key.TARGET)))
         for field in JUNIT_FIELDS:
             value = record.get(field)
             if value is not None:

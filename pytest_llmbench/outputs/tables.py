@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..schema import Key
+
 __all__ = [
     "AGGREGATE_COLUMNS",
     "GATE_COLUMNS",
@@ -53,11 +55,11 @@ def aggregates_rows(aggregates: Sequence[Mapping[str, Any]]) -> list[tuple[str, 
             (
                 label,
                 _fmt(agg["tier"]) if agg["tier"] is not None else "—",
-                str(agg["metrics"]["ttft_ms"].get("n", 0)),
-                _fmt(_median(agg, "ttft_ms")),
-                _fmt(_median(agg, "decode_tps")),
-                _fmt(_median(agg, "tpot_ms"), 2),
-                _fmt(_median(agg, "output_tokens"), 0),
+                str(agg["metrics"][Key.TTFT_MS].get("n", 0)),
+                _fmt(_median(agg, Key.TTFT_MS)),
+                _fmt(_median(agg, Key.DECODE_TPS)),
+                _fmt(_median(agg, Key.TPOT_MS), 2),
+                _fmt(_median(agg, Key.OUTPUT_TOKENS), 0),
                 str(agg["errors"]),
             )
         )
@@ -128,7 +130,7 @@ def crosscheck_lines(crosscheck: Mapping[str, Any] | None) -> list[str]:
             ("e2e_minus_total_ms", "e2e − its total", "ms"),
             ("decode_tps_diff_pct", "decode tok/s vs its eval", "%"),
             ("output_tokens_diff_pct", "output tokens vs its count", "%"),
-            ("cached_tokens", "prompt tokens it reused", ""),
+            (Key.CACHED_TOKENS, "prompt tokens it reused", ""),
         ):
             stats = values.get(key) or {}
             if stats.get("n"):
@@ -198,7 +200,7 @@ def request_line(record: Mapping[str, Any]) -> str:
     """One measured request, as ``--llm-verbose`` prints it."""
     return (
         f"  {record['target']} tier={record.get('tier')} run={record.get('run')}: "
-        f"TTFT {record.get('ttft_ms') or 0:.1f} ms, "
-        f"{record.get('decode_tps') or 0:.1f} tok/s, "
-        f"{record.get('output_tokens')} tokens ({record.get('token_source')})"
+        f"TTFT {record.get(Key.TTFT_MS) or 0:.1f} ms, "
+        f"{record.get(Key.DECODE_TPS) or 0:.1f} tok/s, "
+        f"{record.get(Key.OUTPUT_TOKENS)} tokens ({record.get('token_source')})"
     )

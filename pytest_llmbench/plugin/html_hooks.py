@@ -14,14 +14,15 @@ from typing import Any
 
 import pytest
 
+from ..schema import Key
 from .stash import STATE_KEY
 
 __all__ = ["HtmlHooks"]
 
 _COLUMNS = (
-    ("llm_ttft", "TTFT ms", "ttft_ms", 1),
-    ("llm_decode", "decode tok/s", "decode_tps", 1),
-    ("llm_tokens", "output tokens", "output_tokens", 0),
+    ("llm_ttft", "TTFT ms", Key.TTFT_MS, 1),
+    ("llm_decode", "decode tok/s", Key.DECODE_TPS, 1),
+    ("llm_tokens", "output tokens", Key.OUTPUT_TOKENS, 0),
 )
 
 

@@ -14,7 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .stats import AGGREGATED_FIELDS, summarize
+from ..schema import AGGREGATED_FIELDS, Key
+from .stats import group_order, summarize
 
 __all__ = [
     "BASELINE_FORMAT",
@@ -34,9 +35,11 @@ def samples_of(records: Iterable[Mapping[str, Any]]) -> Samples:
     """Per target × tier, the values of every aggregated field over the successful requests."""
     groups: Samples = {}
     for record in records:
-        if not record.get("ok") or record.get("turn") is not None or not record.get("target"):
+        if not record.get(Key.OK) or record.get(Key.TURN) is not None:
             continue
-        group = groups.setdefault((str(record["target"]), record.get("tier")), {})
+        if not record.get(Key.TARGET):
+            continue
+        group = groups.setdefault((str(record[Key.TARGET]), record.get(Key.TIER)), {})
         for name in AGGREGATED_FIELDS:
             value = record.get(name)
             if isinstance(value, (int, float)):
@@ -104,7 +107,7 @@ def write_baseline(
     """Write the compact baseline: per target × tier, the samples and aggregates of each field."""
     groups = []
     for (target, tier), fields in sorted(
-        samples_of(records).items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)
+        samples_of(records).items(), key=lambda kv: group_order(kv[0])
     ):
         groups.append(
             {

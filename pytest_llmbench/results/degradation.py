@@ -13,8 +13,9 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["analyse", "fit_line", "summarize_conversation"]
+from ..schema import Key
 
+__all__ = ["analyse", "fit_line", "summarize_conversation"]
 
 
 def fit_line(xs: Sequence[float], ys: Sequence[float]) -> dict[str, float] | None:
@@ -49,8 +50,8 @@ def _knee(
         ratio = turn[field] / baseline
         if (ratio > factor) if worse_is_higher else (ratio < 1 / factor):
             return {
-                "turn": turn["turn"],
-                "context_tokens": turn.get("prompt_tokens"),
+                "turn": turn[Key.TURN],
+                "context_tokens": turn.get(Key.PROMPT_TOKENS),
                 "value": turn[field],
                 "baseline": baseline,
                 "ratio": ratio,
@@ -69,14 +70,14 @@ def analyse(
     prompt prefix (``cached_tokens``), those are left out, so a prompt cache does not pass for an
     absurd prefill rate.
     """
-    ok = [t for t in turns if t.get("ok") and t.get("prompt_tokens") is not None]
-    cached = any(t.get("cached_tokens") for t in ok)
+    ok = [t for t in turns if t.get(Key.OK) and t.get(Key.PROMPT_TOKENS) is not None]
+    cached = any(t.get(Key.CACHED_TOKENS) for t in ok)
     ttft = [
-        (t["prompt_tokens"] - (t.get("cached_tokens") or 0), t["ttft_ms"])
+        (t[Key.PROMPT_TOKENS] - (t.get(Key.CACHED_TOKENS) or 0), t[Key.TTFT_MS])
         for t in ok
-        if t.get("ttft_ms") is not None
+        if t.get(Key.TTFT_MS) is not None
     ]
-    decode = [(t["prompt_tokens"], t["decode_tps"]) for t in ok if t.get("decode_tps")]
+    decode = [(t[Key.PROMPT_TOKENS], t[Key.DECODE_TPS]) for t in ok if t.get(Key.DECODE_TPS)]
     ttft_fit = fit_line([x for x, _ in ttft], [y for _, y in ttft])
     decode_fit = fit_line([x for x, _ in decode], [y for _, y in decode])
     prefill_rate = None
@@ -90,8 +91,10 @@ def analyse(
         "decode_tps_change_per_1k_tokens": decode_fit["slope"] * 1000 if decode_fit else None,
         "knee_factor": knee_factor,
         "baseline_turns": baseline_turns,
-        "ttft_knee": _knee(ok, "ttft_ms", knee_factor, baseline_turns, worse_is_higher=True),
-        "decode_knee": _knee(ok, "decode_tps", knee_factor, baseline_turns, worse_is_higher=False),
+        "ttft_knee": _knee(ok, Key.TTFT_MS, knee_factor, baseline_turns, worse_is_higher=True),
+        "decode_knee": _knee(
+            ok, Key.DECODE_TPS, knee_factor, baseline_turns, worse_is_higher=False
+        ),
     }
 
 
@@ -105,33 +108,37 @@ def summarize_conversation(
     baseline_turns: int,
 ) -> dict[str, Any]:
     """Averages, totals, reasoning statistics, where it stopped, and the degradation analysis."""
-    ordered = sorted(turns, key=lambda t: t["turn"])
-    ok = [t for t in ordered if t.get("ok")]
-    reasoned = [t for t in ok if t.get("reasoning_tokens")]
+    ordered = sorted(turns, key=lambda t: t[Key.TURN])
+    turn_numbers = [t[Key.TURN] for t in ordered]
+    ok = [t for t in ordered if t.get(Key.OK)]
+    reasoned = [t for t in ok if t.get(Key.REASONING_TOKENS)]
     first = ordered[0] if ordered else {}
-    stop = next((t for t in ordered if t.get("context_limit")), None)
-    failed = next((t for t in ordered if t.get("status") == "failed" and not t.get("ok")), None)
+    stop = next((t for t in ordered if t.get(Key.CONTEXT_LIMIT)), None)
+    failures = (t for t in ordered if t.get(Key.STATUS) == "failed" and not t.get(Key.OK))
+    failed = next(failures, None)
     return {
-        "target": first.get("target"),
-        "provider": first.get("provider"),
-        "model": first.get("model"),
-        "simulated": first.get("simulated", False),
-        "turns_planned": first.get("turns_planned") or max((t["turn"] for t in ordered), default=0),
+        "target": first.get(Key.TARGET),
+        "provider": first.get(Key.PROVIDER),
+        "model": first.get(Key.MODEL),
+        "simulated": first.get(Key.SIMULATED, False),
+        "turns_planned": first.get(Key.TURNS_PLANNED) or max(turn_numbers, default=0),
         "turns_measured": len(ok),
-        "turns_skipped": sum(1 for t in ordered if t.get("status") == "skipped"),
-        "mean_ttft_ms": _mean([t["ttft_ms"] for t in ok if t.get("ttft_ms") is not None]),
-        "mean_decode_tps": _mean([t["decode_tps"] for t in ok if t.get("decode_tps")]),
-        "total_output_tokens": sum(t.get("output_tokens") or 0 for t in ok),
-        "total_prompt_tokens": sum(t.get("prompt_tokens") or 0 for t in ok),
-        "final_context_tokens": max((t.get("context_tokens") or 0 for t in ok), default=0),
+        "turns_skipped": sum(1 for t in ordered if t.get(Key.STATUS) == "skipped"),
+        "mean_ttft_ms": _mean([t[Key.TTFT_MS] for t in ok if t.get(Key.TTFT_MS) is not None]),
+        "mean_decode_tps": _mean([t[Key.DECODE_TPS] for t in ok if t.get(Key.DECODE_TPS)]),
+        "total_output_tokens": sum(t.get(Key.OUTPUT_TOKENS) or 0 for t in ok),
+        "total_prompt_tokens": sum(t.get(Key.PROMPT_TOKENS) or 0 for t in ok),
+        "final_context_tokens": max((t.get(Key.CONTEXT_TOKENS) or 0 for t in ok), default=0),
         "reasoning": {
             "share_of_turns": len(reasoned) / len(ok) if ok else None,
-            "mean_tokens": _mean([t["reasoning_tokens"] for t in reasoned]),
-            "mean_ms": _mean([t["reasoning_ms"] for t in reasoned if t.get("reasoning_ms")]),
+            "mean_tokens": _mean([t[Key.REASONING_TOKENS] for t in reasoned]),
+            "mean_ms": _mean([t[Key.REASONING_MS] for t in reasoned if t.get(Key.REASONING_MS)]),
         },
         "context_limit": (
-            {"turn": stop["turn"], "tokens": stop.get("prompt_tokens_sent")} if stop else None
+            {"turn": stop[Key.TURN], "tokens": stop.get(Key.PROMPT_TOKENS_SENT)} if stop else None
         ),
-        "failed_at": ({"turn": failed["turn"], "error": failed.get("error")} if failed else None),
+        "failed_at": (
+            {"turn": failed[Key.TURN], "error": failed.get(Key.ERROR)} if failed else None
+        ),
         "degradation": analyse(ordered, knee_factor, baseline_turns),
     }

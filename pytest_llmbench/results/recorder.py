@@ -9,20 +9,19 @@ everything it finished. The full results file is written at the end of the sessi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from ..config.spec import ConversationSpec
+from ..schema import SCHEMA_VERSION, Key, Record
 from .calibration import calibration
 from .crosscheck import crosscheck_summary
 from .records import outcome
 from .stats import aggregate
 
-__all__ = ["SCHEMA_VERSION", "Recorder"]
-
-SCHEMA_VERSION = 1
+__all__ = ["Recorder"]
 
 
 @dataclass
@@ -33,7 +32,7 @@ class Recorder:
     results_dir: Path | None
     #: Where the conversation's knee analysis takes its factor and baseline turns from.
     conversation: ConversationSpec = field(default_factory=ConversationSpec)
-    records: list[dict[str, Any]] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
     gate: list[dict[str, Any]] = field(default_factory=list)
     gate_note: str | None = None
     _jsonl: IO[str] | None = None
@@ -59,16 +58,17 @@ class Recorder:
     def add_report(self, nodeid: str, report: Any, payload: Mapping[str, Any]) -> None:
         """Record one test's outcome from the payload its report carried."""
         status, message = outcome(report)
-        records = payload.get("records") or [{**payload["case"], "ok": False}]
-        for record in records:
-            record = {"test": nodeid, **record, "status": status}
+        records = payload.get("records") or [{**payload["case"], Key.OK: False}]
+        for measured in records:
+            record = cast(Record, {Key.TEST: nodeid, **measured, Key.STATUS: status})
             if status == "skipped":
-                record["reason"] = message
-            elif status == "failed" and not record.get("error"):
-                record["error"] = message
+                record[Key.REASON] = message
+            elif status == "failed" and not record.get(Key.ERROR):
+                record[Key.ERROR] = message
             self.add(record)
 
-    def add(self, record: dict[str, Any]) -> None:
+    def add(self, record: Record) -> None:
+        """Keep ``record`` and append it to the ``.jsonl`` at once (flushed)."""
         self.records.append(record)
         path = self.jsonl_path
         if path is None:
@@ -98,10 +98,10 @@ class Recorder:
         from .degradation import summarize_conversation
 
         spec = self.conversation
-        groups: dict[str, list[dict[str, Any]]] = {}
+        groups: dict[str, list[Record]] = {}
         for record in self.records:
-            if record.get("turn") is not None:
-                groups.setdefault(str(record.get("target")), []).append(record)
+            if record.get(Key.TURN) is not None:
+                groups.setdefault(str(record.get(Key.TARGET)), []).append(record)
         return [
             summarize_conversation(turns, spec.knee_factor, spec.baseline_turns)
             for _, turns in sorted(groups.items())

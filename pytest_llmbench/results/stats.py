@@ -7,23 +7,10 @@ import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["AGGREGATED_FIELDS", "aggregate", "percentile", "summarize"]
+from ..schema import AGGREGATED_FIELDS, Aggregate, Key, Summary
 
-#: The per-request fields that are summarised across runs.
-AGGREGATED_FIELDS = (
-    "ttft_ms",
-    "ttfa_ms",
-    "think_ms",
-    "e2e_ms",
-    "tpot_ms",
-    "decode_tps",
-    "e2e_tps",
-    "prefill_tps",
-    "output_tokens",
-    "prompt_tokens",
-    "reasoning_tokens",
-    "reasoning_ms",
-)
+__all__ = ["aggregate", "group_order", "percentile", "summarize"]
+
 P99_MIN_N = 100
 
 
@@ -37,7 +24,7 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def summarize(values: Iterable[float]) -> dict[str, Any]:
+def summarize(values: Iterable[float]) -> Summary:
     """mean, median, p90, p95, p99 (only when n >= 100, else ``None``), min, max, stdev, n."""
     data = sorted(float(v) for v in values)
     n = len(data)
@@ -56,35 +43,37 @@ def summarize(values: Iterable[float]) -> dict[str, Any]:
     }
 
 
-def _group_key(record: Mapping[str, Any]) -> tuple[str, int | None]:
-    return (str(record.get("target")), record.get("tier"))
+def group_order(key: tuple[str, int | None]) -> tuple[str, bool, int]:
+    """How target × tier groups are sorted everywhere: by target, then tier (none first)."""
+    target, tier = key
+    return (target, tier is not None, tier or 0)
 
 
-def aggregate(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def aggregate(records: Iterable[Mapping[str, Any]]) -> list[Aggregate]:
     """One aggregate per target × tier, over requests that succeeded, sorted by target and tier
     (so a pytest-xdist run, whose results arrive in any order, reads the same)."""
     groups: dict[tuple[str, int | None], list[Mapping[str, Any]]] = {}
     for record in records:
-        if record.get("target") is None or record.get("turn") is not None:
+        if record.get(Key.TARGET) is None or record.get(Key.TURN) is not None:
             continue  # conversation turns have their own section
-        groups.setdefault(_group_key(record), []).append(record)
-    out = []
-    for (target, tier), members in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1] or 0)):
-        measured = [r for r in members if r.get("ok")]
+        key = (str(record.get(Key.TARGET)), record.get(Key.TIER))
+        groups.setdefault(key, []).append(record)
+    out: list[Aggregate] = []
+    for (target, tier), members in sorted(groups.items(), key=lambda kv: group_order(kv[0])):
+        measured = [r for r in members if r.get(Key.OK)]
+        made = [r for r in members if r.get(Key.STATUS) != "skipped"]
         first = members[0]
         out.append(
             {
                 "target": target,
-                "provider": first.get("provider"),
-                "model": first.get("model"),
-                "display_name": first.get("display_name"),
-                "simulated": first.get("simulated", False),
+                "provider": first.get(Key.PROVIDER),
+                "model": first.get(Key.MODEL),
+                "display_name": first.get(Key.DISPLAY_NAME),
+                "simulated": bool(first.get(Key.SIMULATED, False)),
                 "tier": tier,
-                "requests": sum(1 for r in members if r.get("status") != "skipped"),
-                "errors": sum(
-                    1 for r in members if r.get("status") != "skipped" and not r.get("ok")
-                ),
-                "skipped": sum(1 for r in members if r.get("status") == "skipped"),
+                "requests": len(made),
+                "errors": sum(1 for r in made if not r.get(Key.OK)),
+                "skipped": len(members) - len(made),
                 "metrics": {
                     name: summarize(r[name] for r in measured if r.get(name) is not None)
                     for name in AGGREGATED_FIELDS

@@ -4,8 +4,8 @@
 starts a managed server (see :mod:`.process`). Before handing over to ``MODULE`` (as
 ``python -m MODULE ARG ...`` would), it:
 
-* ends itself when the parent is gone: ``PR_SET_PDEATHSIG`` on Linux, and everywhere a watcher that
-  notices the parent's pid change, so a killed pytest leaves no server behind;
+* ends itself when the parent is gone: ``PR_SET_PDEATHSIG`` on Linux, and everywhere
+  :func:`~.process.watch_parent`, so a killed pytest leaves no server behind;
 * routes file descriptors 1 and 2 (Python's prints and the C library's alike, such as llama.cpp's
   timing lines) through a pipe to ``LOG``, each line prefixed with the ``time.monotonic_ns()`` at
   which it arrived. The plugin stamps requests with the same clock, so it can tell which log lines
@@ -24,10 +24,12 @@ import threading
 import time
 import traceback
 
+from .process import watch_parent
+
 __all__ = ["main"]
 
 _PR_SET_PDEATHSIG = 1
-_PARENT_POLL_S = 0.5
+_TERM_GRACE_S = 5.0
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -36,16 +38,14 @@ def _die_with_parent(parent_pid: int) -> None:
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(_PARENT_POLL_S)
+    def end() -> None:
         os.kill(os.getpid(), signal.SIGTERM)
-        time.sleep(5)
+        time.sleep(_TERM_GRACE_S)
         os._exit(1)  # the server ignored SIGTERM
 
     if os.getppid() != parent_pid:
         os._exit(1)  # the parent died before we got here
-    threading.Thread(target=watch, name="llmbench-parent-watch", daemon=True).start()
+    watch_parent(parent_pid, end)
 
 
 def _stamp_output(log_path: str) -> threading.Thread:

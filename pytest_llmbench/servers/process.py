@@ -1,7 +1,11 @@
-"""A managed server subprocess: started on a free loopback port, awaited, stopped, never orphaned.
+"""Server processes: what the simulator and the managed servers share.
 
-The server runs under :mod:`.launch`, which ties it to this process and writes its output to a log
-file, one line per output line, each prefixed with the monotonic clock at which it was written.
+The parent's side: :class:`StopsOnExit` stops a server we started (SIGTERM, a grace period, then
+SIGKILL; also at exit); :class:`ManagedProcess` is a server started on a free loopback port under
+:mod:`.launch`, which ties it to this process and writes its output to a log file, one line per
+output line, each prefixed with the monotonic clock at which it was written (:func:`read_log`);
+:data:`LOOPBACK_OPENER` talks to a server without any proxy. The server's side:
+:func:`watch_parent` notices that the process which started it is gone.
 """
 
 from __future__ import annotations
@@ -9,24 +13,99 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
-from .sim.server import StopsOnExit
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
-__all__ = ["LogLine", "ManagedProcess", "ManagedServerError", "free_port", "read_log"]
+__all__ = [
+    "LOOPBACK_OPENER",
+    "LogLine",
+    "ManagedProcess",
+    "ManagedServerError",
+    "StopsOnExit",
+    "free_port",
+    "read_log",
+    "watch_parent",
+]
 
 LogLine = tuple[int, str]
 _TAIL_LINES = 30
 _POLL_S = 0.2
-# Loopback only: never route a managed server's traffic through a proxy from the environment.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_PARENT_POLL_S = 0.5
+#: Loopback only: never route a server's traffic through a proxy from the environment.
+LOOPBACK_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def watch_parent(
+    parent_pid: int, on_gone: Callable[[], None], poll_s: float = _PARENT_POLL_S
+) -> threading.Event:
+    """Call ``on_gone`` once, from a daemon thread, when ``parent_pid`` is no longer this
+    process's parent (checked now, then every ``poll_s``); set the returned event to stop
+    watching."""
+    done = threading.Event()
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            if done.wait(poll_s):
+                return
+        on_gone()
+
+    threading.Thread(target=watch, name="llmbench-parent-watch", daemon=True).start()
+    return done
+
+
+class StopsOnExit:
+    """A server process we started: :meth:`stop` sends SIGTERM, waits ``stop_grace_s``, then
+    SIGKILL (safe to call again); a context manager that stops it on the way out."""
+
+    process: subprocess.Popen[Any]
+    stop_grace_s = 5.0
+    _stopped = False
+
+    def stop(self) -> None:
+        if self._stopped:
+            return
+        self._stopped = True
+        atexit.unregister(self.stop)
+        if self.process.poll() is None:
+            self._signal(signal.SIGTERM)
+            try:
+                self.process.wait(self.stop_grace_s)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                self.process.wait()
+        self._after_stop()
+
+    def _signal(self, signum: int) -> None:
+        """Deliver ``signum`` to the server (the process itself, unless overridden)."""
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(signum)
+
+    def _after_stop(self) -> None:
+        """Release what outlives the process (threads, pipes)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
 
 
 class ManagedServerError(RuntimeError):
@@ -117,7 +196,7 @@ class ManagedProcess(StopsOnExit):
                 self._fail(f"exited with status {code} while starting")
             with (
                 contextlib.suppress(OSError, urllib.error.URLError),
-                _OPENER.open(self.base_url + path, timeout=2) as response,
+                LOOPBACK_OPENER.open(self.base_url + path, timeout=2) as response,
             ):
                 if response.status == 200:
                     return

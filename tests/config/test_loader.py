@@ -70,9 +70,19 @@ def test_client_defaults_follow_the_model_prefix(tmp_path):
             "'lean' or 'litellm'",
         ),
         (
+            "providers: {a: {managed: docker, models: [{id: m}]}}",
+            "providers.a.managed",
+            "must be 'simulator' or 'llama_cpp', got 'docker'",
+        ),
+        (
+            "providers: {a: {api_base: x, models: [{id: m, filler_in: both}]}}",
+            "providers.a.models[0].filler_in",
+            "must be 'system' or 'user', got 'both'",
+        ),
+        (
             "providers: {a: {api_base: x, models: [{id: m, context_window: big}]}}",
             "providers.a.models[0].context_window",
-            "must be int",
+            "must be a whole number >= 1, got 'big'",
         ),
         (
             "providers: {a: {api_base: x, models: [{id: m, sim: {itl_ms: 1}}]}}",
@@ -88,6 +98,70 @@ def test_errors_name_file_key_and_problem(tmp_path, text, key, problem):
     assert str(tmp_path / "config.yaml") in message
     assert info.value.key == key
     assert problem in message
+
+
+SERVER_BLOCKS = """
+providers:
+  embedded:
+    managed: simulator
+    models:
+      - {{id: sim-a, sim: {{itl_ms: 1}}}}
+      - {{id: sim-b, sim: {sim}}}
+  local:
+    managed: llama_cpp
+    models:
+      - {{id: gemma, llama_cpp: {llama_cpp}}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("sim", "llama_cpp", "key", "problem"),
+    [
+        (
+            "{ttft_ms: -1}",
+            "{model_package: p}",
+            "providers.embedded.models[1].sim.ttft_ms",
+            "must be >= 0, got -1",
+        ),
+        (
+            "{fault: explode}",
+            "{model_package: p}",
+            "providers.embedded.models[1].sim.fault",
+            "must be one of 'none', 'http_429'",
+        ),
+        (
+            "{}",
+            "{model_package: p, n_ctx: 0}",
+            "providers.local.models[0].llama_cpp.n_ctx",
+            "must be >= 1, got 0",
+        ),
+        (
+            "{}",
+            "{model_package: p, n_ctxx: 8}",
+            "providers.local.models[0].llama_cpp.n_ctxx",
+            "unknown key (expected: args, chat_format,",
+        ),
+        (
+            "{}",
+            "{n_ctx: 8}",
+            "providers.local.models[0].llama_cpp",
+            "give exactly one of model_path",
+        ),
+    ],
+)
+def test_bad_server_blocks_name_file_full_key_and_problem(tmp_path, sim, llama_cpp, key, problem):
+    with pytest.raises(ConfigError) as info:
+        _load(tmp_path, SERVER_BLOCKS.format(sim=sim, llama_cpp=llama_cpp))
+    error = info.value
+    assert (error.path, error.key) == (tmp_path / "config.yaml", key)
+    assert error.problem.startswith(problem)
+    assert str(error) == f"{tmp_path / 'config.yaml'}: {key}: {error.problem}"
+
+
+def test_good_server_blocks_load(tmp_path):
+    config = _load(tmp_path, SERVER_BLOCKS.format(sim="{}", llama_cpp="{model_package: p}"))
+    local = next(p for p in config.providers if p.name == "local")
+    assert local.models[0].context_window == 4096  # llama.cpp's n_ctx by default
 
 
 def test_invalid_yaml_names_line(tmp_path):

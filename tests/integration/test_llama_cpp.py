@@ -47,10 +47,7 @@ def _config(tiers: list[int], filler_in: str = "user", turns: int = 4) -> str:
                 "models": [{"id": "gemma-3-270m", "filler_in": filler_in, "llama_cpp": BLOCK}],
             }
         },
-        "conversation": {
-            "prompts": str(ROOT / "prompts" / "lalm_conversation.json"),
-            "turns": turns,
-        },
+        "conversation": {"turns": turns},  # the built-in prompts
     }
     return yaml.safe_dump(document, sort_keys=False)
 

@@ -5,7 +5,7 @@ import random
 import pytest
 
 from pytest_llmbench.measure.filler import make_filler, mark_unique
-from pytest_llmbench.measure.tokens import CL100K_SHA256, count_tokens, encoding
+from pytest_llmbench.tokens import CL100K_SHA256, count_tokens, encoding
 
 
 @pytest.mark.parametrize("tokens", [1, 7, 100, 1000, 5000, 20000])
@@ -41,7 +41,7 @@ def test_tokenizer_loads_offline_from_the_shipped_file(monkeypatch, tmp_path):
     # A cache dir with nothing in it and no network: the shipped, hash-checked file serves.
     import hashlib
 
-    from pytest_llmbench.measure import tokens
+    from pytest_llmbench import tokens
 
     data = tokens._BPE_FILE.read_bytes()
     assert hashlib.sha256(data).hexdigest() == CL100K_SHA256

@@ -7,7 +7,7 @@ import pytest
 from pytest_llmbench.clients.base import Delta, RawStream
 from pytest_llmbench.clients.sse import parse_openai_stream
 from pytest_llmbench.measure.metrics import measure, think_region
-from pytest_llmbench.measure.tokens import count_tokens
+from pytest_llmbench.tokens import count_tokens
 
 MS = 1_000_000  # ns
 

@@ -1,8 +1,8 @@
 """Measured TTFT and TPOT against the built-in server's logged truth.
 
-Tolerances (issue 2, METRICS.md): TTFT within 1 ms and TPOT within 2 % of the truth, held by the
-median of five runs, at one stream with ordinary pacing, at 1,000 tokens/s and with several
-tokens per event. A shared two-core machine has scheduling hiccups of a few ms (see
+Tolerances (the accuracy the README states): TTFT within 1 ms and TPOT within 2 % of the truth,
+held by the median of five runs, at one stream with ordinary pacing, at 1,000 tokens/s and with
+several tokens per event. A shared two-core machine has scheduling hiccups of a few ms (see
 docs/performance.md: p99 of the TTFT error at one stream is about 3 ms; one run in a CI check was
 6.2 ms off while the other four were within 0.8 ms), so a single run may be off by up to 10 ms
 or 5 %: the medians carry the accuracy claim. The truth is what the server logged it did, on the

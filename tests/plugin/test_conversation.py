@@ -23,11 +23,8 @@ REASONING = {
 
 def _setup(bench, models, **config):
     text = yaml.safe_load(sim_config(models))
-    text["conversation"] = {
-        "prompts": str(REPO / "prompts" / "lalm_conversation.json"),
-        "max_tokens": 512,
-        **config,
-    }
+    # No "prompts": the built-in conversation that ships in the package.
+    text["conversation"] = {"max_tokens": 512, **config}
     if "context_windows" in config:
         for model in text["providers"]["embedded"]["models"]:
             model["context_window"] = config["context_windows"][model["id"]]
@@ -208,3 +205,24 @@ def test_bad_prompts_file_is_a_usage_error(bench):
     result = bench.run("--llm-prompts", str(bad))
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: *bad.json: prompts[[]0[]].number: must be 1*"])
+
+
+def _own_prompts(path: Path, count: int) -> None:
+    document = json.loads(
+        (REPO / "pytest_llmbench" / "data" / "lalm_conversation.json").read_text()
+    )
+    document["prompts"] = document["prompts"][:count]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document))
+
+
+def test_own_prompts_from_the_config_folder_and_llm_prompts_wins(bench):
+    _setup(bench, {"alpha": PLAIN}, prompts="prompts/mine.json")
+    _own_prompts(bench.pytester.path / "prompts" / "mine.json", 2)
+    _own_prompts(bench.pytester.path / "other.json", 3)
+    result = bench.run("--llm-turns", "0", "--llm-no-save")
+    assert result.ret == 0, result.stdout.str()
+    result.assert_outcomes(passed=2)
+    result = bench.run("--llm-turns", "0", "--llm-no-save", "--llm-prompts", "other.json")
+    assert result.ret == 0, result.stdout.str()
+    result.assert_outcomes(passed=3)

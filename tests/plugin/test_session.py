@@ -1,5 +1,6 @@
 """The plugin end to end: matrix and ids, selection, skips, usage errors, results on disk."""
 
+import datetime as dt
 import sys
 
 import pytest
@@ -68,7 +69,7 @@ def test_bad_config_is_a_usage_error_before_any_request(bench):
     result = bench.run()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["ERROR: *config.yaml: providers.embedded.models[[]0[]].sim: *itl_ms*"]
+        ["ERROR: *config.yaml: providers.embedded.models[[]0[]].sim.itl_ms: must be a number*"]
     )
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
     assert not bench.results_dir.exists()
@@ -99,7 +100,7 @@ def test_results_json_and_jsonl_and_terminal_table(bench):
     document = bench.results()
     (page,) = bench.results_dir.glob("*.html")
     assert "embedded/sim-b" in page.read_text() or "sim-b" in page.read_text()
-    assert document["schema_version"] == 1
+    assert document["schema_version"] == 2  # 2: every record has its wall-clock start
     assert document["metadata"]["versions"]["pytest-llmbench"]
     assert document["metadata"]["config"]["providers"]["embedded"]["models"] == ["sim-a", "sim-b"]
     assert len(document["records"]) == 8
@@ -135,6 +136,10 @@ def test_results_json_and_jsonl_and_terminal_table(bench):
         "tier",
     ):
         assert field in record, field
+    # a wall-clock timestamp taken beside t0, within the session's own start and end
+    started = dt.datetime.fromisoformat(document["metadata"]["started"]).timestamp()
+    ended = dt.datetime.fromisoformat(document["metadata"]["ended"]).timestamp()
+    assert all(started <= r["t0_unix_ns"] / 1e9 <= ended for r in document["records"])
 
 
 def test_no_save_writes_nothing(bench):

@@ -204,6 +204,66 @@ def _spread_labels(wanted: list[tuple[float, int]], top: float, bottom: float) -
     return placed
 
 
+def _x_domain(
+    xs: Sequence[float], x_labels: Mapping[float, str] | None
+) -> tuple[float, float, list[float]]:
+    """The x range (before padding) and its ticks: the labelled positions, or nice ticks."""
+    x_lo, x_hi = (min(xs), max(xs)) if xs else (0.0, 1.0)
+    if x_labels:
+        x_ticks = sorted(x_labels)
+    elif x_lo == x_hi:
+        x_ticks = [x_lo]
+    else:
+        x_ticks = nice_ticks(x_lo, x_hi, 6)
+    if not x_labels and x_ticks:
+        x_lo, x_hi = min(x_lo, x_ticks[0]), max(x_hi, x_ticks[-1])
+    if x_lo == x_hi:
+        x_lo, x_hi = x_lo - 1, x_hi + 1
+    return x_lo, x_hi, x_ticks
+
+
+def _vline(vline: VLine, x: float, top: float, bottom: float) -> list[str]:
+    return [
+        f'<line class="vline" x1="{x:.1f}" x2="{x:.1f}" y1="{top - 8}" y2="{bottom}">'
+        f"<title>{esc(vline.tip or vline.label)}</title></line>",
+        text(x + 4, top - 10, vline.label, cls="vlabel", full=vline.tip),
+    ]
+
+
+def _line_series(item: Series, sx: Linear, sy: Linear, label_y: float | None) -> list[str]:
+    """One series: its line, its unconnected dots, its marks (with error bars and flags) and,
+    at ``label_y``, its label at the line's end."""
+    parts = [f'<g class="series" data-series="{esc(item.key)}">']
+    coords = " ".join(f"{sx(p.x):.1f},{sy(p.y):.1f}" for p in item.points)
+    pattern = f' stroke-dasharray="{dash(item.style)}"' if dash(item.style) else ""
+    if len(item.points) > 1:
+        parts.append(
+            f'<polyline class="line" points="{coords}" stroke="{color(item.style)}"{pattern}/>'
+        )
+    for p in item.dots:
+        parts.append(marker(item.style, sx(p.x), sy(p.y), size=2.6, tip=p.tip, cls="mark dot"))
+    every = math.ceil(len(item.points) / MAX_LINE_MARKS)  # long series: every k-th point
+    for k, p in enumerate(item.points):
+        x, y = sx(p.x), sy(p.y)
+        if k % every and k != len(item.points) - 1 and not p.flag:
+            continue
+        if p.lo is not None and p.hi is not None:
+            parts.append(
+                f'<line class="errbar" x1="{x:.1f}" x2="{x:.1f}" y1="{sy(p.lo):.1f}" '
+                f'y2="{sy(p.hi):.1f}" stroke="{color(item.style)}"/>'
+            )
+        parts.append(marker(item.style, x, y, tip=p.tip))
+        if p.flag:
+            parts.append(f'<circle class="flag" cx="{x:.1f}" cy="{y:.1f}" r="9"/>')
+            parts.append(text(x, y - 13, p.flag, anchor="middle", cls="flagtext"))
+    if label_y is not None:
+        last = item.points[-1]
+        label = trim(item.label, 17)
+        parts.append(text(sx(last.x) + 10, label_y + 4, label, cls="direct", full=item.label))
+    parts.append("</g>")
+    return parts
+
+
 def line_chart(
     series: Sequence[Series],
     x_axis: AxisSpec,
@@ -219,23 +279,11 @@ def line_chart(
     left, right, top, bottom = 66, width - 118, 24, height - 48
     points = [p for s in series for p in (*s.points, *s.dots)]
     ys = [p.y for p in points] + [v for p in points for v in (p.lo, p.hi) if v is not None]
-    xs = [p.x for p in points] + [v.x for v in vlines]
-    x_lo, x_hi = (min(xs), max(xs)) if xs else (0.0, 1.0)
+    x_lo, x_hi, x_ticks = _x_domain([p.x for p in points] + [v.x for v in vlines], x_labels)
     y_ticks = domain(ys, y_axis.include_zero)
-    y_lo, y_hi = y_ticks[0], y_ticks[-1]
-    if x_labels:
-        x_ticks = sorted(x_labels)
-    elif x_lo == x_hi:
-        x_ticks = [x_lo]
-    else:
-        x_ticks = nice_ticks(x_lo, x_hi, 6)
-    if not x_labels and x_ticks:
-        x_lo, x_hi = min(x_lo, x_ticks[0]), max(x_hi, x_ticks[-1])
-    if x_lo == x_hi:
-        x_lo, x_hi = x_lo - 1, x_hi + 1
     pad = (x_hi - x_lo) * 0.04
     sx = Linear(x_lo - pad, x_hi + pad, left, right)
-    sy = Linear(y_lo, y_hi, bottom, top)
+    sy = Linear(y_ticks[0], y_ticks[-1], bottom, top)
     parts: list[str] = [
         svg_open(width, height, label),
         grid_y(sy, y_ticks, left, right),
@@ -248,49 +296,10 @@ def line_chart(
     parts.append(axis_title((left + right) / 2, height - 8, x_axis))
     parts.append(axis_title(16, (top + bottom) / 2, y_axis, vertical=True))
     for vline in vlines:
-        x = sx(vline.x)
-        parts.append(
-            f'<line class="vline" x1="{x:.1f}" x2="{x:.1f}" y1="{top - 8}" y2="{bottom}">'
-            f"<title>{esc(vline.tip or vline.label)}</title></line>"
-        )
-        parts.append(text(x + 4, top - 10, vline.label, cls="vlabel", full=vline.tip))
+        parts += _vline(vline, sx(vline.x), top, bottom)
     ends = [(sy(s.points[-1].y), i) for i, s in enumerate(series) if s.points]
     placed = _spread_labels(ends, top, bottom)
     for i, item in enumerate(series):
-        parts.append(f'<g class="series" data-series="{esc(item.key)}">')
-        coords = " ".join(f"{sx(p.x):.1f},{sy(p.y):.1f}" for p in item.points)
-        pattern = f' stroke-dasharray="{dash(item.style)}"' if dash(item.style) else ""
-        if len(item.points) > 1:
-            parts.append(
-                f'<polyline class="line" points="{coords}" stroke="{color(item.style)}"{pattern}/>'
-            )
-        for p in item.dots:
-            parts.append(marker(item.style, sx(p.x), sy(p.y), size=2.6, tip=p.tip, cls="mark dot"))
-        every = math.ceil(len(item.points) / MAX_LINE_MARKS)  # long series: every k-th point
-        for k, p in enumerate(item.points):
-            x, y = sx(p.x), sy(p.y)
-            if k % every and k != len(item.points) - 1 and not p.flag:
-                continue
-            if p.lo is not None and p.hi is not None:
-                parts.append(
-                    f'<line class="errbar" x1="{x:.1f}" x2="{x:.1f}" y1="{sy(p.lo):.1f}" '
-                    f'y2="{sy(p.hi):.1f}" stroke="{color(item.style)}"/>'
-                )
-            parts.append(marker(item.style, x, y, tip=p.tip))
-            if p.flag:
-                parts.append(f'<circle class="flag" cx="{x:.1f}" cy="{y:.1f}" r="9"/>')
-                parts.append(text(x, y - 13, p.flag, anchor="middle", cls="flagtext"))
-        if i in placed:
-            last = item.points[-1]
-            parts.append(
-                text(
-                    sx(last.x) + 10,
-                    placed[i] + 4,
-                    trim(item.label, 17),
-                    cls="direct",
-                    full=item.label,
-                )
-            )
-        parts.append("</g>")
+        parts += _line_series(item, sx, sy, placed.get(i))
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
+from ...schema import Key
+from .layout import none, section, tier_text
 from .markup import Column, Markup, fmt, fmt_pct, table
 from .model import Run, num
-from .sections import none, section, tier_text
 
-__all__ = ["baseline_delta", "gate_section"]
+__all__ = ["gate_section"]
 
 _COLUMNS = (
-    Column("target", "target"),
-    Column("tier", "tier", numeric=True),
+    Column("target", Key.TARGET),
+    Column("tier", Key.TIER, numeric=True),
     Column(
         "limit",
-        tip_text="The limit: absolute ('ttft_ms.p90 <= 800') or relative to the "
-        "baseline ('decode_tps.median: -10%', how much worse is allowed).",
+        tip_text=f"The limit: absolute ('{Key.TTFT_MS}.p90 <= 800') or relative to the "
+        f"baseline ('{Key.DECODE_TPS}.median: -10%', how much worse is allowed).",
     ),
     Column("baseline", numeric=True, tip_text="The statistic over the baseline's runs."),
     Column("current", numeric=True, tip_text="The statistic over this run's requests."),
@@ -57,10 +57,11 @@ def gate_section(run: Run, prefix: str) -> Markup:
     for check in checks:
         failed = bool(check.get("failed"))
         verdict = str(check.get("verdict", ""))
+        tier = check.get(Key.TIER)
         rows.append(
             [
-                run.label(str(check.get("target"))),
-                tier_text(check.get("tier") if isinstance(check.get("tier"), int) else None),
+                run.label(str(check.get(Key.TARGET))),
+                tier_text(tier if isinstance(tier, int) else None),
                 str(check.get("limit", "")),
                 fmt(num(check.get("baseline"))),
                 fmt(num(check.get("value"))),
@@ -80,19 +81,3 @@ def gate_section(run: Run, prefix: str) -> Markup:
         section_id=f"{prefix}gate",
         intro=intro,
     )
-
-
-def baseline_delta(run: Run, target: str, tier: int | None) -> str:
-    """The changes against the baseline for one target × tier, e.g. 'TTFT +30.3 % · tok/s −23 %'."""
-    parts: list[str] = []
-    for check in run.gate:
-        if not isinstance(check, Mapping) or check.get("target") != target:
-            continue
-        if check.get("tier") != tier or num(check.get("change_pct")) is None:
-            continue
-        metric = str(check.get("limit", "")).split(".")[0]
-        name: Any = {"ttft_ms": "TTFT", "decode_tps": "tok/s", "tpot_ms": "TPOT"}.get(
-            metric, metric
-        )
-        parts.append(f"{name} {fmt_pct(num(check.get('change_pct')))}")
-    return " · ".join(parts) or "—"

@@ -2,7 +2,9 @@
 
 Every field of a results file may be missing or ``None`` (older files, crashed sessions, a single
 data point); each extractor falls back to what is there: statistics come from the per-request
-records when they exist and from the stored ``aggregates`` otherwise.
+records when they exist and from the stored ``aggregates`` otherwise, and the calibration is the
+document's own or, without one, :func:`~pytest_llmbench.results.calibration.calibration` of the
+records.
 """
 
 from __future__ import annotations
@@ -11,17 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .summary import Summary, num, percentile
+from ...results.calibration import calibration
+from ...schema import AGGREGATED_FIELDS, Key
+from .summary import Stats, num, percentile
 
 __all__ = [
-    "GROUP_FIELDS",
-    "Calibration",
+    "CalibrationErrors",
     "Conversation",
     "Distribution",
     "Group",
     "Issue",
     "Run",
-    "Summary",
+    "Stats",
     "TargetInfo",
     "as_map",
     "extract",
@@ -29,15 +32,9 @@ __all__ = [
     "percentile",
 ]
 
-GROUP_FIELDS = (
-    "ttft_ms",
-    "ttfa_ms",
-    "e2e_ms",
-    "tpot_ms",
-    "decode_tps",
-    "output_tokens",
-    "prompt_tokens",
-)
+#: The inter-token gap lists a record may hold (one of them: ITL when per-event token counts are
+#: known, else ICL).
+_GAP_FIELDS = (Key.ITL_MS, Key.ICL_MS)
 
 
 def as_map(value: object) -> Mapping[str, Any]:
@@ -72,10 +69,10 @@ class Group:
     errors: int = 0
     skipped: int = 0
     points: dict[str, list[tuple[int | None, float]]] = field(default_factory=dict)
-    stats: dict[str, Summary] = field(default_factory=dict)
+    stats: dict[str, Stats] = field(default_factory=dict)
 
-    def stat(self, name: str) -> Summary:
-        return self.stats.get(name) or Summary(0)
+    def stat(self, name: str) -> Stats:
+        return self.stats.get(name) or Stats(0)
 
 
 @dataclass(frozen=True)
@@ -98,13 +95,16 @@ class Issue:
 @dataclass(frozen=True)
 class Distribution:
     target: str
-    kind: str  # "itl_ms" or "icl_ms"
+    kind: str  # one of _GAP_FIELDS
     n: int
     points: dict[str, float]  # p5 p25 p50 p75 p90 p95 p99 min max
 
 
 @dataclass(frozen=True)
-class Calibration:
+class CalibrationErrors:
+    """The calibration summary (:data:`~pytest_llmbench.schema.Calibration`) and every request's
+    errors per target, as :func:`~pytest_llmbench.results.calibration.calibration` defines them."""
+
     summary: Mapping[str, Any]
     ttft_error_ms: dict[str, list[float]]
     tpot_error_pct: dict[str, list[float]]
@@ -120,7 +120,7 @@ class Run:
     failures: list[Issue]
     skips: list[Issue]
     distributions: list[Distribution]
-    calibration: Calibration | None
+    calibration: CalibrationErrors | None
     answers: list[tuple[str, str]]
     gate: list[Mapping[str, Any]] = field(default_factory=list)
     crosscheck: Mapping[str, Any] = field(default_factory=dict)
@@ -129,6 +129,14 @@ class Run:
         info = self.targets.get(target)
         return info.label if info else target
 
+    def groups_by_key(self) -> dict[tuple[str, int | None], Group]:
+        """The groups by (target, tier)."""
+        return {(g.target, g.tier): g for g in self.groups}
+
+    def measured_targets(self) -> set[str]:
+        """The targets with at least one measured request (a TTFT)."""
+        return {g.target for g in self.groups if g.stat(Key.TTFT_MS).n}
+
 
 def _target_infos(document: Mapping[str, Any]) -> dict[str, TargetInfo]:
     infos: dict[str, TargetInfo] = {}
@@ -136,16 +144,16 @@ def _target_infos(document: Mapping[str, Any]) -> dict[str, TargetInfo]:
     sources += _list(document.get("conversations"))
     for item in sources:
         item = as_map(item)
-        key = item.get("target")
+        key = item.get(Key.TARGET)
         if not isinstance(key, str) or (key in infos and infos[key].display_name):
             continue
         provider, _, model = key.partition("/")
         infos[key] = TargetInfo(
             key=key,
-            provider=str(item.get("provider") or provider),
-            model=str(item.get("model") or model),
-            display_name=str(item.get("display_name") or ""),
-            simulated=bool(item.get("simulated")),
+            provider=str(item.get(Key.PROVIDER) or provider),
+            model=str(item.get(Key.MODEL) or model),
+            display_name=str(item.get(Key.DISPLAY_NAME) or ""),
+            simulated=bool(item.get(Key.SIMULATED)),
         )
     return infos
 
@@ -155,7 +163,7 @@ def _records(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def _is_turn(record: Mapping[str, Any]) -> bool:
-    return record.get("turn") is not None
+    return record.get(Key.TURN) is not None
 
 
 def _tier(value: object) -> int | None:
@@ -166,28 +174,28 @@ def _tier(value: object) -> int | None:
 def _groups(document: Mapping[str, Any], records: list[Mapping[str, Any]]) -> list[Group]:
     groups: dict[tuple[str, int | None], Group] = {}
     for agg in map(as_map, _list(document.get("aggregates"))):
-        key = (str(agg.get("target")), _tier(agg.get("tier")))
+        key = (str(agg.get(Key.TARGET)), _tier(agg.get(Key.TIER)))
         group = groups.setdefault(key, Group(*key))
-        group.requests = int(num(agg.get("requests")) or 0)
-        group.errors = int(num(agg.get("errors")) or 0)
-        group.skipped = int(num(agg.get("skipped")) or 0)
-        for name, stats in as_map(agg.get("metrics")).items():
-            group.stats[name] = Summary.from_aggregate(as_map(stats))
+        group.requests = int(num(agg.get(Key.REQUESTS)) or 0)
+        group.errors = int(num(agg.get(Key.ERRORS)) or 0)
+        group.skipped = int(num(agg.get(Key.SKIPPED)) or 0)
+        for name, stats in as_map(agg.get(Key.METRICS)).items():
+            group.stats[name] = Stats.from_aggregate(as_map(stats))
     counted: set[tuple[str, int | None]] = set(groups)
     for record in records:
-        if _is_turn(record) or not isinstance(record.get("target"), str):
+        if _is_turn(record) or not isinstance(record.get(Key.TARGET), str):
             continue
-        key = (record["target"], _tier(record.get("tier")))
+        key = (record[Key.TARGET], _tier(record.get(Key.TIER)))
         group = groups.setdefault(key, Group(*key))
-        status = record.get("status")
+        status = record.get(Key.STATUS)
         if key not in counted:
             group.skipped += status == "skipped"
             group.requests += status != "skipped"
-            group.errors += status == "failed" and not record.get("ok")
-        if status == "skipped" or not record.get("ok", status == "passed"):
+            group.errors += status == "failed" and not record.get(Key.OK)
+        if status == "skipped" or not record.get(Key.OK, status == "passed"):
             continue
-        run = record.get("run")
-        for name in GROUP_FIELDS:
+        run = record.get(Key.RUN)
+        for name in AGGREGATED_FIELDS:  # the records' statistics replace the aggregates' own
             value = num(record.get(name))
             if value is not None:
                 group.points.setdefault(name, []).append(
@@ -195,7 +203,7 @@ def _groups(document: Mapping[str, Any], records: list[Mapping[str, Any]]) -> li
                 )
     for group in groups.values():
         for name, points in group.points.items():
-            group.stats[name] = Summary.of(v for _, v in points)
+            group.stats[name] = Stats.of(v for _, v in points)
     order = {t: i for i, t in enumerate(dict.fromkeys(k[0] for k in groups))}
     return sorted(
         groups.values(), key=lambda g: (order[g.target], g.tier if g.tier is not None else -1)
@@ -207,14 +215,16 @@ def _conversations(
 ) -> list[Conversation]:
     turns: dict[str, list[Mapping[str, Any]]] = {}
     for record in records:
-        if _is_turn(record) and isinstance(record.get("target"), str):
-            turns.setdefault(record["target"], [])
-            if record.get("ok") and record.get("status", "passed") == "passed":
-                turns[record["target"]].append(record)
-    summaries = {str(c.get("target")): c for c in map(as_map, _list(document.get("conversations")))}
+        if _is_turn(record) and isinstance(record.get(Key.TARGET), str):
+            turns.setdefault(record[Key.TARGET], [])
+            if record.get(Key.OK) and record.get(Key.STATUS, "passed") == "passed":
+                turns[record[Key.TARGET]].append(record)
+    summaries = {
+        str(c.get(Key.TARGET)): c for c in map(as_map, _list(document.get("conversations")))
+    }
     result = []
     for target in dict.fromkeys([*summaries, *turns]):
-        ordered = sorted(turns.get(target, []), key=lambda t: num(t.get("turn")) or 0)
+        ordered = sorted(turns.get(target, []), key=lambda t: num(t.get(Key.TURN)) or 0)
         result.append(Conversation(target, summaries.get(target, {}), ordered))
     return result
 
@@ -222,26 +232,26 @@ def _conversations(
 def _issues(records: list[Mapping[str, Any]], status: str) -> list[Issue]:
     grouped: dict[tuple[str, str], list[str]] = {}
     for record in records:
-        if record.get("status") != status:
+        if record.get(Key.STATUS) != status:
             continue
-        message = record.get("reason") if status == "skipped" else record.get("error")
+        message = record.get(Key.REASON) if status == "skipped" else record.get(Key.ERROR)
         if not message and status == "failed":
-            message = record.get("reason")
-        key = (str(record.get("target") or "?"), str(message or "(no message)"))
-        grouped.setdefault(key, []).append(str(record.get("test") or ""))
+            message = record.get(Key.REASON)
+        key = (str(record.get(Key.TARGET) or "?"), str(message or "(no message)"))
+        grouped.setdefault(key, []).append(str(record.get(Key.TEST) or ""))
     return [Issue(t, status, m, tests) for (t, m), tests in grouped.items()]
 
 
 def _distributions(records: list[Mapping[str, Any]]) -> list[Distribution]:
     pooled: dict[tuple[str, str], list[float]] = {}
-    throughput_targets = {r.get("target") for r in records if not _is_turn(r) and r.get("ok")}
+    throughput_targets = {r.get(Key.TARGET) for r in records if not _is_turn(r) and r.get(Key.OK)}
     for record in records:
-        target = record.get("target")
-        if not isinstance(target, str) or not record.get("ok"):
+        target = record.get(Key.TARGET)
+        if not isinstance(target, str) or not record.get(Key.OK):
             continue
         if _is_turn(record) and target in throughput_targets:
             continue
-        for kind in ("itl_ms", "icl_ms"):
+        for kind in _GAP_FIELDS:
             values = [v for v in map(num, _list(record.get(kind))) if v is not None]
             if values:
                 pooled.setdefault((target, kind), []).extend(values)
@@ -254,33 +264,44 @@ def _distributions(records: list[Mapping[str, Any]]) -> list[Distribution]:
     return result
 
 
+def _calibrated(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The calibration of one request (its errors are the summaries' means), or ``None`` where it
+    has no truth; a malformed record (documents may be partial) counts as one without truth."""
+    try:
+        return calibration([record])
+    except (TypeError, AttributeError):
+        return None
+
+
 def _calibration(
     document: Mapping[str, Any], records: list[Mapping[str, Any]]
-) -> Calibration | None:
+) -> CalibrationErrors | None:
+    """The document's calibration summary (or, for a document without one, that of its records)
+    and each calibrated request's errors per target, all computed by results.calibration."""
     ttft: dict[str, list[float]] = {}
     tpot: dict[str, list[float]] = {}
+    calibrated = []
     for record in records:
-        truth = as_map(record.get("truth"))
-        target = str(record.get("target"))
-        if not record.get("ok") or not truth:
+        one = _calibrated(record)
+        if one is None:
             continue
-        measured, logged = num(record.get("ttft_ms")), num(truth.get("ttft_ms"))
-        if measured is not None and logged is not None:
-            ttft.setdefault(target, []).append(measured - logged)
-        measured, logged = num(record.get("tpot_ms")), num(truth.get("tpot_ms"))
-        if measured is not None and logged:
-            tpot.setdefault(target, []).append((measured - logged) / logged * 100)
-    summary = as_map(document.get("calibration"))
+        calibrated.append(record)
+        target = str(record.get(Key.TARGET))
+        for errors, key in ((ttft, Key.TTFT_ERROR_MS), (tpot, Key.TPOT_ERROR_PCT)):
+            error = num(as_map(one.get(key)).get("mean"))
+            if error is not None:
+                errors.setdefault(target, []).append(error)
+    summary = as_map(document.get("calibration")) or as_map(calibration(calibrated))
     if not summary and not ttft and not tpot:
         return None
-    return Calibration(summary, ttft, tpot)
+    return CalibrationErrors(summary, ttft, tpot)
 
 
 def _answers(records: list[Mapping[str, Any]]) -> list[tuple[str, str]]:
     seen: dict[str, str] = {}
     for record in records:
-        preview = record.get("answer_preview")
-        target = record.get("target")
+        preview = record.get(Key.ANSWER_PREVIEW)
+        target = record.get(Key.TARGET)
         if isinstance(target, str) and isinstance(preview, str) and preview.strip():
             seen.setdefault(target, preview)
     return list(seen.items())

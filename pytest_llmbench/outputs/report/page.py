@@ -5,41 +5,40 @@ from __future__ import annotations
 import base64
 import hashlib
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from .answers_panel import answers_section
 from .assets import CSS, JS
-from .compare import comparison_section
-from .crosscheck import crosscheck_section
+from .calibration_panel import calibration_section
+from .comparison_panel import comparison_section
+from .conversation_panel import conversation_section
+from .crosscheck_panel import crosscheck_section
 from .gate_panel import gate_section
-from .history import runs_section, trends_section
+from .history_panels import runs_section, trends_section
+from .issues_panel import issues_section
 from .markup import Markup, esc, fmt
 from .model import Run, extract, num
-from .sections import (
-    answers_section,
-    context_section,
-    issues_section,
-    itl_section,
-    overview_section,
-    spread_section,
-)
-from .turns import calibration_section, conversation_section
+from .overview_panel import overview_section
+from .throughput_panels import context_section, itl_section, spread_section
 
 __all__ = ["render_html", "write_html"]
 
-_RUN_SECTIONS = (
-    ("overview", "Overview"),
-    ("gate", "Gate"),
-    ("spread", "Spread across runs"),
-    ("context", "TTFT against context"),
-    ("itl", "Inter-token latency"),
-    ("conversation", "Conversation"),
-    ("calibration", "Calibration"),
-    ("crosscheck", "Cross-check"),
-    ("issues", "Failures and skips"),
-    ("answers", "Sample answers"),
+#: The run report's sections in page order: (id, its name in the table of contents, renderer).
+_RUN_SECTIONS: tuple[tuple[str, str, Callable[[Run, str], Markup]], ...] = (
+    ("overview", "Overview", overview_section),
+    ("gate", "Gate", gate_section),
+    ("spread", "Spread across runs", spread_section),
+    ("context", "TTFT against context", context_section),
+    ("itl", "Inter-token latency", itl_section),
+    ("conversation", "Conversation", conversation_section),
+    ("calibration", "Calibration", calibration_section),
+    ("crosscheck", "Cross-check", crosscheck_section),
+    ("issues", "Failures and skips", issues_section),
+    ("answers", "Sample answers", answers_section),
 )
+_RUN_TOC = [(section_id, name) for section_id, name, _ in _RUN_SECTIONS]
 
 
 def _csp() -> str:
@@ -92,7 +91,7 @@ def _meta(run: Run) -> Markup:
 
 
 def _counts(run: Run) -> str:
-    measured = {g.target for g in run.groups if g.stat("ttft_ms").n}
+    measured = run.measured_targets()
     requests = sum(g.requests for g in run.groups)
     errors = sum(g.errors for g in run.groups)
     skipped = sum(len(i.tests) for i in run.skips)
@@ -113,27 +112,14 @@ def _toc(entries: Sequence[tuple[str, str]]) -> Markup:
 
 
 def _run_body(run: Run, prefix: str) -> str:
-    return "".join(
-        [
-            overview_section(run, prefix),
-            gate_section(run, prefix),
-            spread_section(run, prefix),
-            context_section(run, prefix),
-            itl_section(run, prefix),
-            conversation_section(run, prefix),
-            calibration_section(run, prefix),
-            crosscheck_section(run, prefix),
-            issues_section(run, prefix),
-            answers_section(run, prefix),
-        ]
-    )
+    return "".join(render(run, prefix) for _, _, render in _RUN_SECTIONS)
 
 
 def _run_page(run: Run) -> tuple[str, str, str]:
     header = (
         "<h1>pytest-llmbench run report</h1>"
         f'<p class="sub">{esc(_counts(run))}</p>{_command(run.metadata)}{_meta(run)}'
-        f"{_toc(_RUN_SECTIONS)}"
+        f"{_toc(_RUN_TOC)}"
     )
     return "pytest-llmbench run report", header, _run_body(run, "")
 
@@ -151,7 +137,7 @@ def _history_page(runs: Sequence[Run]) -> tuple[str, str, str]:
                 ("comparison", "Comparison"),
                 ("trends", "Trends"),
                 ("runs", "Runs"),
-                *((f"latest-{i}", f"Latest: {t}") for i, t in _RUN_SECTIONS[:1]),
+                *((f"latest-{i}", f"Latest: {t}") for i, t in _RUN_TOC[:1]),
             ]
         )
     )

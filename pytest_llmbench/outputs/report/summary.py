@@ -1,4 +1,4 @@
-"""Numbers from results files: safe conversion, percentiles, and a statistics summary."""
+"""Numbers from results files: safe conversion, percentiles, and the statistics of one field."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from ...results.stats import percentile
 
-__all__ = ["Summary", "num", "percentile"]
+__all__ = ["Stats", "num", "percentile"]
 
 
 def num(value: object) -> float | None:
@@ -22,7 +22,10 @@ def num(value: object) -> float | None:
 
 
 @dataclass(frozen=True)
-class Summary:
+class Stats:
+    """The statistics the report draws of one field: from its values (:meth:`of`, with the
+    quartiles) or from a results document's :class:`~pytest_llmbench.schema.Summary`."""
+
     n: int
     median: float | None = None
     mean: float | None = None
@@ -34,11 +37,11 @@ class Summary:
     sd: float | None = None
 
     @staticmethod
-    def of(values: Iterable[float]) -> Summary:
+    def of(values: Iterable[float]) -> Stats:
         data = sorted(values)
         if not data:
-            return Summary(0)
-        return Summary(
+            return Stats(0)
+        return Stats(
             n=len(data),
             median=percentile(data, 50),
             mean=statistics.fmean(data),
@@ -51,9 +54,9 @@ class Summary:
         )
 
     @staticmethod
-    def from_aggregate(stats: Mapping[str, Any]) -> Summary:
+    def from_aggregate(stats: Mapping[str, Any]) -> Stats:
         n = num(stats.get("n"))
-        return Summary(
+        return Stats(
             n=int(n or 0),
             median=num(stats.get("median")),
             mean=num(stats.get("mean")),

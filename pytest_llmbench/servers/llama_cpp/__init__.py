@@ -1,5 +1,6 @@
-"""Servers the plugin runs itself: started on a free loopback port when a test needs one, stopped
-at the end of the session, never left behind (see :mod:`.process`)."""
+"""``managed: llama_cpp``: llama-cpp-python servers the plugin runs itself, started on a free
+loopback port when a test needs one, stopped at the end of the session, never left behind (see
+:mod:`pytest_llmbench.servers.process`)."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 A model's ``llama_cpp:`` block in config.yaml says how to run it (see :class:`LlamaCppSpec`). The
 server's own per-request timings (llama.cpp's ``llama_perf_context_print`` lines and
 llama-cpp-python's prompt-cache messages) are read back from its stamped log as a cross-check
-(:mod:`.llama_log`), and its tokenize endpoint counts tokens with the model's own tokenizer.
+(:mod:`.timings`), and its tokenize endpoint counts tokens with the model's own tokenizer.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..process import ManagedProcess, read_log
+from ...validation import Reader
+from ..process import LOOPBACK_OPENER, ManagedProcess, read_log
 from .timings import RequestTimings, timings_between
 
 __all__ = ["INSTALL_HINT", "LlamaCppServer", "LlamaCppSpec", "missing_reason"]
@@ -40,7 +41,6 @@ _KEYS = {
     "startup_timeout_s",
     "args",
 }
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 # How long to wait after a stream ended for llama.cpp's timing lines to reach the log.
 _TIMINGS_WAIT_S = 2.0
 
@@ -67,37 +67,27 @@ class LlamaCppSpec:
     args: tuple[str, ...] = ()
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any]) -> LlamaCppSpec:
-        """Validate a ``llama_cpp:`` block; :class:`ValueError` names the key and the problem."""
-        unknown = sorted(set(data) - _KEYS)
-        if unknown:
-            raise ValueError(f"unknown key {unknown[0]!r} (expected: {', '.join(sorted(_KEYS))})")
-        path, package = data.get("model_path"), data.get("model_package")
+    def from_mapping(cls, data: object, key: str = "llama_cpp") -> LlamaCppSpec:
+        """Validate the ``llama_cpp:`` block ``data`` found at key path ``key``; a
+        :class:`~pytest_llmbench.validation.ValidationError` names the full key and the problem."""
+        reader = Reader(data, key)
+        reader.check_keys(_KEYS)
+        path, package = reader.text("model_path"), reader.text("model_package")
         if (path is None) == (package is None):
-            raise ValueError("give exactly one of model_path (a .gguf file) or model_package")
-        for name in ("model_path", "model_package", "chat_format"):
-            if data.get(name) is not None and not isinstance(data[name], str):
-                raise ValueError(f"{name} must be a string, got {data[name]!r}")
-        for name in ("n_ctx", "n_threads", "n_batch"):
-            value = data.get(name)
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-                raise ValueError(f"{name} must be a whole number, got {value!r}")
-            if value is not None and value < 1:
-                raise ValueError(f"{name} must be >= 1, got {value}")
-        timeout = data.get("startup_timeout_s", cls.startup_timeout_s)
-        if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or timeout <= 0:
-            raise ValueError(f"startup_timeout_s must be a number > 0, got {timeout!r}")
-        args = data.get("args") or []
+            reader.fail("", "give exactly one of model_path (a .gguf file) or model_package")
+        args = reader.data.get("args") or []
         if not isinstance(args, list) or not all(isinstance(a, (str, int, float)) for a in args):
-            raise ValueError(f"args must be a list of command-line arguments, got {args!r}")
+            reader.fail("args", f"must be a list of command-line arguments, got {args!r}")
         return cls(
             model_path=path,
             model_package=package,
-            n_ctx=data.get("n_ctx") or cls.n_ctx,
-            n_threads=data.get("n_threads"),
-            n_batch=data.get("n_batch"),
-            chat_format=data.get("chat_format"),
-            startup_timeout_s=float(timeout),
+            n_ctx=reader.number("n_ctx", cls.n_ctx, 1, integer=True),
+            n_threads=reader.number("n_threads", None, 1, integer=True),
+            n_batch=reader.number("n_batch", None, 1, integer=True),
+            chat_format=reader.text("chat_format"),
+            startup_timeout_s=float(
+                reader.number("startup_timeout_s", cls.startup_timeout_s, 0, strict=True)
+            ),
             args=tuple(str(a) for a in args),
         )
 
@@ -191,7 +181,7 @@ class LlamaCppServer:
             data=json.dumps(body).encode(),
             headers={"Content-Type": "application/json"},
         )
-        with _OPENER.open(request, timeout=30) as response:
+        with LOOPBACK_OPENER.open(request, timeout=30) as response:
             return json.loads(response.read())
 
     def count_tokens(self, text: str) -> int:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 __all__ = ["RequestTimings", "timings_between"]
 
@@ -52,26 +51,11 @@ class RequestTimings:
             return None
         return self.cached_tokens + self.prompt_eval_tokens
 
-    def to_dict(self) -> dict[str, Any]:
-        """The record's ``server_timings``: llama.cpp's figures and the rates they give."""
-        data: dict[str, Any] = {
-            "source": "llama.cpp",
-            "prompt_tokens": self.prompt_tokens,
-            "cached_tokens": self.cached_tokens,
-            "prompt_eval_tokens": self.prompt_eval_tokens,
-            "prompt_eval_ms": self.prompt_eval_ms,
-            "eval_runs": self.eval_runs,
-            "eval_ms": self.eval_ms,
-            "total_ms": self.total_ms,
-            "output_tokens": self.eval_runs + 1 if self.eval_runs is not None else None,
-            "prefill_tps": None,
-            "decode_tps": None,
-        }
-        if self.prompt_eval_ms and self.prompt_eval_tokens:
-            data["prefill_tps"] = self.prompt_eval_tokens / (self.prompt_eval_ms / 1e3)
-        if self.eval_ms and self.eval_runs:
-            data["decode_tps"] = self.eval_runs / (self.eval_ms / 1e3)
-        return data
+    @property
+    def output_tokens(self) -> int | None:
+        """The tokens it generated: one per decode step, and the first, which the prompt's
+        evaluation gave."""
+        return self.eval_runs + 1 if self.eval_runs is not None else None
 
 
 def timings_between(

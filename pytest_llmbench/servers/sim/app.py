@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from pytest_llmbench.measure.tokens import count_tokens
 from pytest_llmbench.servers.sim.anthropic_wire import AnthropicWire
 from pytest_llmbench.servers.sim.gemini_wire import GeminiWire
 from pytest_llmbench.servers.sim.log import RequestRecord, TruthLog
@@ -26,6 +25,7 @@ from pytest_llmbench.servers.sim.wire import (
     new_id,
     now_s,
 )
+from pytest_llmbench.tokens import count_tokens
 
 __all__ = ["DEFAULT_MODEL_NAME", "SimState", "create_app"]
 

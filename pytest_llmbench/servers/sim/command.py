@@ -1,7 +1,8 @@
 """Command line: ``python -m pytest_llmbench.servers.sim --host 127.0.0.1 --port 0 …``.
 
-Prints ``LLMBENCH_SIM_READY http://HOST:PORT`` (one line, flushed) once it is listening, and stops
-cleanly on SIGTERM or SIGINT.
+Prints its ready line (:func:`~pytest_llmbench.servers.sim.server.ready_line`, flushed) once it is
+listening, and stops cleanly on SIGTERM or SIGINT, or when the process ``--parent-pid`` names is no
+longer its parent.
 """
 
 from __future__ import annotations
@@ -10,20 +11,20 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from pytest_llmbench.servers.process import watch_parent
 from pytest_llmbench.servers.sim.profile import SimConfig
+from pytest_llmbench.servers.sim.server import ready_line
+from pytest_llmbench.validation import Reader
 
-__all__ = ["READY_PREFIX", "build_parser", "load_config", "main"]
+__all__ = ["build_parser", "load_sim_config", "main"]
 
-READY_PREFIX = "LLMBENCH_SIM_READY"
 _SHUTDOWN_TIMEOUT_S = 0.25
-_PARENT_POLL_S = 0.5
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,22 +55,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_config(profiles_json: Path | None, profiles: Sequence[str]) -> SimConfig:
+def load_sim_config(profiles_json: Path | None, profiles: Sequence[str]) -> SimConfig:
     """Combine ``--profiles-json`` and ``--profile`` (which wins per name) into a config."""
-    raw: dict[str, object] = {}
+    raw: object = {}
     if profiles_json is not None:
         try:
-            loaded = json.loads(profiles_json.read_text(encoding="utf-8"))
+            raw = json.loads(profiles_json.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise ValueError(f"--profiles-json {profiles_json}: {exc}") from None
-        if not isinstance(loaded, dict):
+        if not isinstance(raw, dict):
             raise ValueError(f"--profiles-json {profiles_json}: must hold a JSON object")
-        raw = loaded
-    default = raw.get("default", {})
-    models_raw = raw.get("models", {})
-    if not isinstance(models_raw, dict):
-        raise ValueError(f"sim.models: must be a mapping, got {models_raw!r}")
-    models: dict[str, object] = dict(models_raw)
+    reader = Reader(raw, "sim")
+    default = reader.data.get("default")
+    models = dict(reader.get("models", Mapping, {}))
     for item in profiles:
         name, sep, text = item.partition("=")
         if not sep or not name:
@@ -82,7 +80,7 @@ def load_config(profiles_json: Path | None, profiles: Sequence[str]) -> SimConfi
             default = value
         else:
             models[name] = value
-    return SimConfig.from_mapping({**raw, "default": default, "models": models})
+    return SimConfig.from_mapping({**reader.data, "default": default, "models": models})
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -95,21 +93,22 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _watch_parent(parent_pid: int, stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        if os.getppid() != parent_pid:
-            stop.set()
-            return
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(stop.wait(), _PARENT_POLL_S)
+def _soon(loop: asyncio.AbstractEventLoop, callback: Callable[[], object]) -> Callable[[], None]:
+    """``callback`` to run on ``loop`` when called from another thread."""
+
+    def call() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop has closed: we are stopping anyway
+            loop.call_soon_threadsafe(callback)
+
+    return call
 
 
 async def _serve(config: SimConfig, args: argparse.Namespace) -> int:
     from aiohttp import web
 
-    from pytest_llmbench.measure.tokens import count_tokens
     from pytest_llmbench.servers.sim.app import create_app
     from pytest_llmbench.servers.sim.log import TruthLog
+    from pytest_llmbench.tokens import count_tokens
 
     count_tokens("warm up the tokenizer before the first request")
     log = TruthLog(args.log)
@@ -127,15 +126,15 @@ async def _serve(config: SimConfig, args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, stop.set)
     watcher = None
     if args.parent_pid is not None:
-        watcher = asyncio.ensure_future(_watch_parent(args.parent_pid, stop))
-    print(f"{READY_PREFIX} http://{host}:{port}", flush=True)
+        watcher = watch_parent(args.parent_pid, _soon(loop, stop.set))
+    print(ready_line(f"http://{host}:{port}"), flush=True)
     try:
         await stop.wait()
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
         if watcher is not None:
-            watcher.cancel()
+            watcher.set()
         await runner.cleanup()
         log.close()
     return 0
@@ -145,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the simulator until SIGTERM/SIGINT; returns the exit status."""
     args = build_parser().parse_args(argv)
     try:
-        config = load_config(args.profiles_json, args.profile)
+        config = load_sim_config(args.profiles_json, args.profile)
     except ValueError as exc:
         print(f"llmbench sim: {exc}", file=sys.stderr)
         return 2

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pytest_llmbench.servers.sim.plan import Group, Plan
+from pytest_llmbench.servers.sim.plan import EventGroup, Plan
 from pytest_llmbench.servers.sim.wire import (
     MID_STREAM_ERROR,
     Context,
@@ -74,7 +74,7 @@ class GeminiWire(WireFormat):
         return {"candidates": [candidate], "modelVersion": ctx.model, "responseId": ctx.id}
 
     @staticmethod
-    def _part(group: Group) -> dict[str, object]:
+    def _part(group: EventGroup) -> dict[str, object]:
         if group.kind == "reasoning":
             return {"text": group.text, "thought": True}
         return {"text": group.text}

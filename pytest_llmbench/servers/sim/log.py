@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Any, Literal
 
 __all__ = ["EventRecord", "RequestRecord", "TruthLog", "Wire"]
 
@@ -77,6 +78,13 @@ class RequestRecord:
     def as_dict(self) -> dict[str, object]:
         """The record as a JSON-ready dict."""
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RequestRecord:
+        """A record read back from its JSON form (``GET /llmbench/requests``)."""
+        fields = dict(data)
+        fields["events"] = [EventRecord(**event) for event in fields.get("events") or ()]
+        return cls(**fields)
 
 
 class TruthLog:

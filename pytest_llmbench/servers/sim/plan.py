@@ -15,7 +15,7 @@ from typing import Literal
 from pytest_llmbench.servers.sim.profile import SimProfile
 from pytest_llmbench.servers.sim.text import draw_tokens
 
-__all__ = ["THINK_CLOSE", "THINK_OPEN", "Group", "Plan", "TokenKind", "build_plan"]
+__all__ = ["THINK_CLOSE", "THINK_OPEN", "EventGroup", "Plan", "TokenKind", "build_plan"]
 
 TokenKind = Literal["reasoning", "answer", "tag"]
 FinishReason = Literal["stop", "length"]
@@ -25,7 +25,7 @@ THINK_CLOSE = "</think>"
 
 
 @dataclass(frozen=True)
-class Group:
+class EventGroup:
     """The tokens of one streamed event (never more than one kind)."""
 
     kind: TokenKind
@@ -37,7 +37,7 @@ class Group:
 class Plan:
     """The answer to one request and its timing, relative to the moment the request arrived."""
 
-    groups: tuple[Group, ...]
+    groups: tuple[EventGroup, ...]
     ttft_ns: int
     gaps_ns: tuple[int, ...]  # gaps_ns[i]: wait before groups[i], after groups[i - 1]; [0] == 0
     finish_reason: FinishReason
@@ -66,14 +66,14 @@ def _sequence(profile: SimProfile, rng: random.Random, tags: bool) -> list[tuple
     return reasoning + answer
 
 
-def _group(sequence: list[tuple[TokenKind, str]], per_event: int) -> list[Group]:
-    groups: list[Group] = []
+def _group(sequence: list[tuple[TokenKind, str]], per_event: int) -> list[EventGroup]:
+    groups: list[EventGroup] = []
     pending: list[str] = []
     pending_kind: TokenKind = "answer"
 
     def flush() -> None:
         if pending:
-            groups.append(Group(pending_kind, "".join(pending), len(pending)))
+            groups.append(EventGroup(pending_kind, "".join(pending), len(pending)))
             pending.clear()
 
     for kind, text in sequence:
@@ -85,7 +85,7 @@ def _group(sequence: list[tuple[TokenKind, str]], per_event: int) -> list[Group]
     return groups
 
 
-def _fault_index(groups: list[Group], after_tokens: int) -> int:
+def _fault_index(groups: list[EventGroup], after_tokens: int) -> int:
     if after_tokens <= 0:
         return 0
     sent = 0

@@ -1,17 +1,18 @@
 """Simulation profiles: what the simulator's timing, output and faults look like for one model.
 
-Standard library only (the plugin imports this through :mod:`pytest_llmbench.servers.sim.server`).
-Each profile is complete on its own: fields not given take the class defaults below, not the
-values of the server's default profile.
+Standard library and :mod:`pytest_llmbench.validation` only (the plugin's config stage checks a
+model's ``sim:`` block with :meth:`SimProfile.from_mapping`). Each profile is complete on its own:
+fields not given take the class defaults below, not the values of the server's default profile.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
+
+from pytest_llmbench.validation import Reader
 
 __all__ = [
     "FaultKind",
@@ -24,50 +25,6 @@ __all__ = [
 ReasoningMode = Literal["none", "think_tags", "reasoning_content"]
 UsageMode = Literal["when_asked", "always", "never"]
 FaultKind = Literal["none", "http_429", "http_500", "cut", "malformed", "error_event", "stall"]
-
-
-def _describe(value: object) -> str:
-    return repr(value)
-
-
-def _number(key: str, value: object, minimum: float = 0.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"sim.{key}: must be a number >= {minimum:g}, got {_describe(value)}")
-    number = float(value)
-    if not math.isfinite(number) or number < minimum:
-        raise ValueError(f"sim.{key}: must be a number >= {minimum:g}, got {_describe(value)}")
-    return number
-
-
-def _integer(key: str, value: object, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"sim.{key}: must be an integer >= {minimum}, got {_describe(value)}")
-    if value < minimum:
-        raise ValueError(f"sim.{key}: must be an integer >= {minimum}, got {_describe(value)}")
-    return value
-
-
-def _any_integer(key: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"sim.{key}: must be an integer, got {_describe(value)}")
-    return value
-
-
-def _optional_integer(key: str, value: object, minimum: int) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"sim.{key}: must be null or an integer >= {minimum}, got {_describe(value)}"
-        )
-    return value
-
-
-def _choice(key: str, value: object, allowed: tuple[str, ...]) -> str:
-    if not isinstance(value, str) or value not in allowed:
-        options = ", ".join(repr(a) for a in allowed)
-        raise ValueError(f"sim.{key}: must be one of {options}, got {_describe(value)}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -119,20 +76,39 @@ class SimProfile:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_mapping(cls, d: Mapping[str, object]) -> SimProfile:
-        """Build a profile from ``d``; unknown keys and bad values raise :class:`ValueError`."""
-        if not isinstance(d, Mapping):
-            raise ValueError(f"sim: profile must be a mapping, got {_describe(d)}")
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(str(k) for k in d if k not in known)
-        if unknown:
-            raise ValueError(
-                f"sim.{unknown[0]}: unknown key (known keys: {', '.join(sorted(known))})"
-            )
-        kwargs: dict[str, object] = {}
-        for key, value in d.items():
-            kwargs[key] = _PARSERS[key](key, value)
-        return cls(**kwargs)  # type: ignore[arg-type]
+    def from_mapping(cls, d: object, key: str = "sim") -> SimProfile:
+        """Build a profile from the mapping ``d`` found at key path ``key``; an unknown key or a
+        bad value raises :class:`~pytest_llmbench.validation.ValidationError` naming it."""
+        reader = Reader(d, key)
+        reader.check_keys(f.name for f in dataclasses.fields(cls))
+        base = cls()
+
+        def number(name: str) -> float:
+            return float(reader.number(name, getattr(base, name), 0))
+
+        def whole(name: str, minimum: int | None) -> Any:
+            return reader.number(name, getattr(base, name), minimum, integer=True)
+
+        def choice(name: str, kind: Any) -> Any:
+            return reader.choice(name, getattr(base, name), get_args(kind))
+
+        return cls(
+            ttft_ms=number("ttft_ms"),
+            prefill_us_per_token=number("prefill_us_per_token"),
+            itl_ms=number("itl_ms"),
+            jitter_ms=number("jitter_ms"),
+            seed=whole("seed", None),
+            tokens_per_event=whole("tokens_per_event", 1),
+            output_tokens=whole("output_tokens", 0),
+            reasoning=choice("reasoning", ReasoningMode),
+            reasoning_tokens=whole("reasoning_tokens", 0),
+            usage=choice("usage", UsageMode),
+            context_window=whole("context_window", 1),
+            fault=choice("fault", FaultKind),
+            fault_after_tokens=whole("fault_after_tokens", 0),
+            fault_at_turn=whole("fault_at_turn", 1),
+            stall_s=number("stall_s"),
+        )
 
 
 @dataclass(frozen=True)
@@ -150,60 +126,18 @@ class SimConfig:
         return self.models.get(bare, self.default)
 
     @classmethod
-    def from_mapping(cls, d: Mapping[str, object]) -> SimConfig:
-        """Parse ``{"default": {...}, "models": {"name": {...}}}`` (both keys optional)."""
-        if not isinstance(d, Mapping):
-            raise ValueError(f"sim: profiles must be a mapping, got {_describe(d)}")
-        unknown = sorted(str(k) for k in d if k not in ("default", "models"))
-        if unknown:
-            raise ValueError(f"sim.{unknown[0]}: unknown key (known keys: default, models)")
-        default_raw = d.get("default", {})
-        models_raw = d.get("models", {})
-        if not isinstance(default_raw, Mapping):
-            raise ValueError(f"sim.default: must be a mapping, got {_describe(default_raw)}")
-        if not isinstance(models_raw, Mapping):
-            raise ValueError(f"sim.models: must be a mapping, got {_describe(models_raw)}")
-        models: dict[str, SimProfile] = {}
-        for name, raw in models_raw.items():
-            if not isinstance(raw, Mapping):
-                raise ValueError(f"sim.models.{name}: must be a mapping, got {_describe(raw)}")
-            try:
-                models[str(name)] = SimProfile.from_mapping(raw)
-            except ValueError as exc:
-                message = str(exc).replace("sim.", f"sim.models.{name}.", 1)
-                raise ValueError(message) from None
-        return cls(default=SimProfile.from_mapping(default_raw), models=models)
-
-
-_Parser = Callable[[str, object], object]
-
-
-def _int_at_least(minimum: int) -> _Parser:
-    return lambda key, value: _integer(key, value, minimum)
-
-
-def _optional_int_at_least(minimum: int) -> _Parser:
-    return lambda key, value: _optional_integer(key, value, minimum)
-
-
-def _one_of(allowed: tuple[str, ...]) -> _Parser:
-    return lambda key, value: _choice(key, value, allowed)
-
-
-_PARSERS: dict[str, _Parser] = {
-    "ttft_ms": _number,
-    "prefill_us_per_token": _number,
-    "itl_ms": _number,
-    "jitter_ms": _number,
-    "stall_s": _number,
-    "seed": _any_integer,
-    "tokens_per_event": _int_at_least(1),
-    "output_tokens": _int_at_least(0),
-    "reasoning_tokens": _int_at_least(0),
-    "fault_after_tokens": _int_at_least(0),
-    "context_window": _optional_int_at_least(1),
-    "fault_at_turn": _optional_int_at_least(1),
-    "reasoning": _one_of(get_args(ReasoningMode)),
-    "usage": _one_of(get_args(UsageMode)),
-    "fault": _one_of(get_args(FaultKind)),
-}
+    def from_mapping(cls, d: object, key: str = "sim") -> SimConfig:
+        """Parse ``{"default": {...}, "models": {"name": {...}}}`` (both keys optional) found at
+        key path ``key``; the default profile's errors name ``key.field``, a model's
+        ``key.models.NAME.field``."""
+        reader = Reader(d, key)
+        reader.check_keys({"default", "models"})
+        default = SimProfile.from_mapping(reader.get("default", Mapping, {}), key)
+        models = Reader(reader.get("models", Mapping, {}), reader.sub("models"))
+        return cls(
+            default=default,
+            models={
+                str(name): SimProfile.from_mapping(raw, models.sub(str(name)))
+                for name, raw in models.data.items()
+            },
+        )

@@ -12,70 +12,29 @@ import collections
 import contextlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any, NoReturn
 
-if TYPE_CHECKING:
-    from typing_extensions import Self
+from pytest_llmbench.servers.process import LOOPBACK_OPENER, StopsOnExit
 
-__all__ = ["SimServer", "StopsOnExit"]
+__all__ = ["READY_PREFIX", "SimServer", "ready_line"]
 
-READY_PREFIX = "LLMBENCH_SIM_READY"  # kept equal to cli.READY_PREFIX (cli imports the profile)
+#: The start of the simulator's ready line (:func:`ready_line`).
+READY_PREFIX = "LLMBENCH_SIM_READY"
 _TAIL_LINES = 40
-# Loopback only: never route the simulator's traffic through a proxy from the environment.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-class StopsOnExit:
-    """A server process we started: :meth:`stop` sends SIGTERM, waits ``stop_grace_s``, then
-    SIGKILL (safe to call again); a context manager that stops it on the way out."""
-
-    process: subprocess.Popen[Any]
-    stop_grace_s = 5.0
-    _stopped = False
-
-    def stop(self) -> None:
-        if self._stopped:
-            return
-        self._stopped = True
-        atexit.unregister(self.stop)
-        if self.process.poll() is None:
-            self._signal(signal.SIGTERM)
-            try:
-                self.process.wait(self.stop_grace_s)
-            except subprocess.TimeoutExpired:
-                self._signal(signal.SIGKILL)
-                self.process.wait()
-        self._after_stop()
-
-    def _signal(self, signum: int) -> None:
-        """Deliver ``signum`` to the server (the process itself, unless overridden)."""
-        with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signum)
-
-    def _after_stop(self) -> None:
-        """Release what outlives the process (threads, pipes)."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+def ready_line(base_url: str) -> str:
+    """The line the simulator prints when it listens at ``base_url``
+    (``LLMBENCH_SIM_READY http://127.0.0.1:PORT``); :class:`SimServer` waits for it."""
+    return f"{READY_PREFIX} {base_url}"
 
 
 class SimServer(StopsOnExit):
@@ -141,28 +100,32 @@ class SimServer(StopsOnExit):
             with contextlib.suppress(OSError):
                 os.unlink(spec_path)
         if not server.base_url:
-            code = process.poll()
-            if code is None and server._eof:  # output closed: the process is on its way out
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    code = process.wait(5.0)
-            server.stop()
-            why = (
-                f"exited with status {code}"
-                if code is not None
-                else f"was not ready within {startup_timeout:g} s"
-            )
-            raise RuntimeError(f"llmbench simulator {why}; last output:\n{server.output_tail()}")
+            server._fail_start(startup_timeout)
         return server
+
+    def _fail_start(self, startup_timeout: float) -> NoReturn:
+        code = self.process.poll()
+        if code is None and self._eof:  # output closed: the process is on its way out
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                code = self.process.wait(5.0)
+        self.stop()
+        why = (
+            f"exited with status {code}"
+            if code is not None
+            else f"was not ready within {startup_timeout:g} s"
+        )
+        raise RuntimeError(f"llmbench simulator {why}; last output:\n{self.output_tail()}")
 
     def _read_output(self) -> None:
         stream = self.process.stdout
         if stream is None:  # pragma: no cover - stdout is always a pipe here
             self._ready.set()
             return
+        prefix = ready_line("")
         for line in stream:
             self._tail.append(line.rstrip("\n"))
-            if not self.base_url and line.startswith(READY_PREFIX + " "):
-                self.base_url = line[len(READY_PREFIX) + 1 :].strip()
+            if not self.base_url and line.startswith(prefix):
+                self.base_url = line[len(prefix) :].strip()
                 self._ready.set()
         self._eof = True
         self._ready.set()  # EOF: the process has gone
@@ -177,7 +140,7 @@ class SimServer(StopsOnExit):
         return self.process.pid
 
     def _get(self, path: str) -> Any:
-        with _OPENER.open(self.base_url + path, timeout=10) as response:
+        with LOOPBACK_OPENER.open(self.base_url + path, timeout=10) as response:
             return json.loads(response.read())
 
     def requests(self, since_ns: int | None = None) -> list[dict[str, Any]]:

@@ -72,8 +72,7 @@ _CONFIG = {
             "models": [{"id": "glm-4.6", "display_name": "GLM-4.6"}],
         },
     },
-    "conversation": {
-        "prompts": str(REPO / "prompts" / "lalm_conversation.json"),
+    "conversation": {  # no "prompts": the built-in conversation
         "max_tokens": 64,
         "knee_factor": 2.0,
         "baseline_turns": 1,

@@ -10,10 +10,12 @@ from html.parser import HTMLParser
 import pytest
 
 from pytest_llmbench.outputs.report import render_html, write_html
-from pytest_llmbench.outputs.report.compare import judge, sentence
-from pytest_llmbench.outputs.report.history import steps
-from pytest_llmbench.outputs.report.model import Summary, extract
+from pytest_llmbench.outputs.report.compare import judge, sentence, steps
+from pytest_llmbench.outputs.report.glossary import BETTER, UNITS
+from pytest_llmbench.outputs.report.model import Stats, extract
 from pytest_llmbench.outputs.report.svg import nice_ticks
+from pytest_llmbench.results.calibration import calibration
+from pytest_llmbench.schema import METRICS, Key
 
 from .builder import CANARIES, minimal_document, scaled
 
@@ -174,14 +176,14 @@ def test_comparison_sentence_reads_direction_per_metric(history):
 
 
 def test_judge_and_steps_follow_the_rule():
-    a = Summary.of([100.0, 101.0, 99.0])
-    assert judge("ttft_ms", a, Summary.of([80.0, 81.0, 79.0]))[2] == "improved"
-    assert judge("decode_tps", a, Summary.of([80.0, 81.0, 79.0]))[2] == "regressed"
-    assert judge("ttft_ms", a, Summary.of([100.5, 101.0, 99.5]))[2] == "within spread"
+    a = Stats.of([100.0, 101.0, 99.0])
+    assert judge("ttft_ms", a, Stats.of([80.0, 81.0, 79.0]))[2] == "improved"
+    assert judge("decode_tps", a, Stats.of([80.0, 81.0, 79.0]))[2] == "regressed"
+    assert judge("ttft_ms", a, Stats.of([100.5, 101.0, 99.5]))[2] == "within spread"
     # Without spread (single runs) a change counts beyond 10 %.
-    assert judge("ttft_ms", Summary.of([100.0]), Summary.of([109.0]))[2] == "within spread"
-    assert judge("ttft_ms", Summary.of([100.0]), Summary.of([111.0]))[2] == "regressed"
-    marks = steps("ttft_ms", [Summary.of([10, 10.1]), None, Summary.of([20, 20.1])])
+    assert judge("ttft_ms", Stats.of([100.0]), Stats.of([109.0]))[2] == "within spread"
+    assert judge("ttft_ms", Stats.of([100.0]), Stats.of([111.0]))[2] == "regressed"
+    marks = steps("ttft_ms", [Stats.of([10, 10.1]), None, Stats.of([20, 20.1])])
     assert marks == ["", "", "step +100 % regressed"]
     assert sentence([], "run 1", "run 2").startswith("run 2 vs run 1: no target")
 
@@ -265,3 +267,22 @@ def test_crosscheck_section_shows_llama_cpp_figures_escaped() -> None:
     assert "e2e − llama.cpp total (ms)" in page and "17.5" in page and "-16.9" in page
     assert '<img src=x onerror="alert(1)">' not in page
     assert render_html([minimal_document()]).count("no managed llama.cpp server in this run") == 1
+
+
+def test_units_and_directions_are_the_schemas():
+    for metric in METRICS:
+        assert UNITS[metric.key] == metric.unit
+        assert BETTER.get(metric.key) == {"higher": 1, "lower": -1, None: None}[metric.better]
+
+
+def test_calibration_is_the_documents_or_else_that_of_its_records(real_document):
+    run = extract(real_document)
+    assert run.calibration is not None
+    assert run.calibration.summary == real_document["calibration"]
+    doc = copy.deepcopy(real_document)
+    doc["calibration"] = None
+    assert extract(doc).calibration.summary == calibration(doc["records"])
+    assert render_html([doc]) == render_html([real_document])
+    # One request's errors are results.calibration's, per target.
+    errors = [e for values in run.calibration.ttft_error_ms.values() for e in values]
+    assert errors and len(errors) == real_document["calibration"][Key.TTFT_ERROR_MS]["n"]

@@ -11,6 +11,7 @@ from pytest_llmbench.measure.metrics import Measurement
 from pytest_llmbench.measure.server_timings import with_differences
 from pytest_llmbench.results.crosscheck import crosscheck_summary
 from pytest_llmbench.servers.llama_cpp import LlamaCppSpec, missing_reason, timings_between
+from pytest_llmbench.validation import ValidationError
 
 # ruff: noqa: E501 - the log lines are llama.cpp's, verbatim
 
@@ -43,8 +44,8 @@ def test_timings_are_read_per_request_within_the_window() -> None:
         7162.33,
     )
     assert second.cached_tokens == 0 and second.prompt_tokens == 36 and second.complete
-    data = first.to_dict()
-    assert data["output_tokens"] == 256  # the first token comes from the prefill, not a run
+    assert first.output_tokens == 256  # the first token comes from the prefill, not a run
+    data = with_differences(Measurement(ok=True), first)
     assert data["decode_tps"] == pytest.approx(255 / 4.97813)
     assert data["prefill_tps"] == pytest.approx(58 / 0.38772)
     assert [t.prompt_tokens for t in timings_between(_lines(LOG), 250, 1000)] == [36]
@@ -52,14 +53,15 @@ def test_timings_are_read_per_request_within_the_window() -> None:
 
 
 def test_the_comparison_and_its_summary() -> None:
-    timings = timings_between(_lines(LOG), 0, 250)[0].to_dict()
+    timings = timings_between(_lines(LOG), 0, 250)[0]
     ours = Measurement(ok=True, ttft_ms=450.0, e2e_ms=7170.0, decode_tps=45.0, output_tokens=256)
     data = with_differences(ours, timings)
+    theirs = data["decode_tps"]
+    assert theirs == pytest.approx(timings.eval_runs / (timings.eval_ms / 1e3))
+    assert data["output_tokens"] == timings.eval_runs + 1
     assert data["ttft_minus_prompt_eval_ms"] == pytest.approx(450.0 - 387.72)
     assert data["e2e_minus_total_ms"] == pytest.approx(7170.0 - 7162.33)
-    assert data["decode_tps_diff_pct"] == pytest.approx(
-        (45.0 - timings["decode_tps"]) / timings["decode_tps"] * 100
-    )
+    assert data["decode_tps_diff_pct"] == pytest.approx((45.0 - theirs) / theirs * 100)
     record = {"ok": True, "target": "local/m", "output_tokens": 256, "server_timings": data}
     summary = crosscheck_summary([record, {"ok": False, "target": "local/m"}])
     assert summary is not None
@@ -69,20 +71,29 @@ def test_the_comparison_and_its_summary() -> None:
 
 
 @pytest.mark.parametrize(
-    ("block", "problem"),
+    ("block", "key", "problem"),
     [
-        ({}, "exactly one of model_path"),
-        ({"model_path": "a.gguf", "model_package": "p"}, "exactly one of model_path"),
-        ({"model_package": "p", "n_ctx": 0}, "n_ctx must be >= 1"),
-        ({"model_package": "p", "n_threads": "two"}, "n_threads must be a whole number"),
-        ({"model_package": "p", "startup_timeout_s": -1}, "startup_timeout_s must be"),
-        ({"model_package": "p", "chat_fromat": "gemma"}, "unknown key 'chat_fromat'"),
-        ({"model_package": "p", "args": "--flash_attn"}, "args must be a list"),
+        ({}, "llama_cpp", "give exactly one of model_path"),
+        ({"model_path": "a.gguf", "model_package": "p"}, "llama_cpp", "give exactly one of"),
+        ({"model_package": "p", "n_ctx": 0}, "llama_cpp.n_ctx", "must be >= 1, got 0"),
+        ({"model_package": "p", "n_threads": "two"}, "llama_cpp.n_threads", "must be a whole"),
+        ({"model_package": "p", "startup_timeout_s": -1}, "llama_cpp.startup_timeout_s", "> 0"),
+        ({"model_package": "p", "chat_fromat": "gemma"}, "llama_cpp.chat_fromat", "unknown key"),
+        ({"model_package": "p", "args": "--flash_attn"}, "llama_cpp.args", "must be a list"),
+        ({"model_package": 5}, "llama_cpp.model_package", "must be a string, got 5"),
     ],
 )
-def test_bad_llama_cpp_blocks_are_named(block: dict, problem: str) -> None:
-    with pytest.raises(ValueError, match=problem):
+def test_bad_llama_cpp_blocks_are_named(block: dict, key: str, problem: str) -> None:
+    with pytest.raises(ValidationError) as info:
         LlamaCppSpec.from_mapping(block)
+    assert info.value.key == key
+    assert problem in info.value.problem
+    assert str(info.value).startswith(f"{key}: ")
+
+
+def test_a_block_names_the_key_it_was_found_at() -> None:
+    with pytest.raises(ValidationError, match=r"^models\[0\]\.llama_cpp\.n_ctx: must be >= 1"):
+        LlamaCppSpec.from_mapping({"model_package": "p", "n_ctx": 0}, key="models[0].llama_cpp")
 
 
 def test_server_arguments_and_model_path(tmp_path: Path) -> None:
@@ -130,7 +141,7 @@ def test_plugin_bad_block_is_a_usage_error(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(
-        ["*config.yaml: providers.local.models[[]0[]].llama_cpp: n_ctx must be >= 1*"]
+        ["*config.yaml: providers.local.models[[]0[]].llama_cpp.n_ctx: must be >= 1, got -5*"]
     )
 
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pytest_llmbench.measure.tokens import count_tokens
+from pytest_llmbench.tokens import count_tokens
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 

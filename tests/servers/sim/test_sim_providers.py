@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pytest_llmbench.measure.tokens import count_tokens
+from pytest_llmbench.tokens import count_tokens
 
 from ...extras import HAS_LITELLM
 

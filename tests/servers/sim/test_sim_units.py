@@ -7,33 +7,51 @@ import statistics
 
 import pytest
 
-from pytest_llmbench.measure.tokens import count_tokens
 from pytest_llmbench.servers.sim.plan import THINK_CLOSE, THINK_OPEN, build_plan
 from pytest_llmbench.servers.sim.profile import SimConfig, SimProfile
 from pytest_llmbench.servers.sim.text import VOCABULARY, draw_tokens
+from pytest_llmbench.tokens import count_tokens
+from pytest_llmbench.validation import ValidationError
 
 
 @pytest.mark.parametrize(
     ("settings", "message"),
     [
         ({"itl_ms": "fast"}, "sim.itl_ms: must be a number >= 0, got 'fast'"),
-        ({"ttft_ms": -1}, "sim.ttft_ms: must be a number >= 0, got -1"),
-        ({"jitter_ms": float("nan")}, "sim.jitter_ms: must be a number"),
+        ({"ttft_ms": -1}, "sim.ttft_ms: must be >= 0, got -1"),
+        ({"jitter_ms": float("nan")}, "sim.jitter_ms: must be a number >= 0, got nan"),
+        ({"stall_s": float("inf")}, "sim.stall_s: must be a number >= 0, got inf"),
         ({"stall_s": True}, "sim.stall_s: must be a number"),
-        ({"tokens_per_event": 0}, "sim.tokens_per_event: must be an integer >= 1, got 0"),
-        ({"output_tokens": 2.5}, "sim.output_tokens: must be an integer >= 0, got 2.5"),
-        ({"seed": "7"}, "sim.seed: must be an integer, got '7'"),
+        ({"tokens_per_event": 0}, "sim.tokens_per_event: must be >= 1, got 0"),
+        ({"output_tokens": 2.5}, "sim.output_tokens: must be a whole number >= 0, got 2.5"),
+        ({"seed": "7"}, "sim.seed: must be a whole number, got '7'"),
         ({"reasoning": "xml"}, "sim.reasoning: must be one of 'none', 'think_tags'"),
-        ({"usage": None}, "sim.usage: must be one of"),
+        ({"usage": "sometimes"}, "sim.usage: must be one of"),
         ({"fault": "explode"}, "sim.fault: must be one of"),
-        ({"context_window": 0}, "sim.context_window: must be null or an integer >= 1, got 0"),
-        ({"fault_at_turn": 1.0}, "sim.fault_at_turn: must be null or an integer >= 1"),
+        ({"context_window": 0}, "sim.context_window: must be >= 1, got 0"),
+        ({"fault_at_turn": 1.0}, "sim.fault_at_turn: must be a whole number >= 1"),
         ({"itl": 5}, "sim.itl: unknown key"),
     ],
 )
 def test_profile_errors_name_the_key_and_the_problem(settings, message):
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
         SimProfile.from_mapping(settings)
+
+
+def test_a_profile_names_the_key_it_was_found_at():
+    with pytest.raises(ValidationError) as info:
+        SimProfile.from_mapping({"ttft_ms": -1}, key="providers.p.models[0].sim")
+    assert (info.value.key, info.value.problem) == (
+        "providers.p.models[0].sim.ttft_ms",
+        "must be >= 0, got -1",
+    )
+    with pytest.raises(ValidationError, match=r"^sim: must be a mapping, got list$"):
+        SimProfile.from_mapping([1])
+
+
+def test_null_means_the_default():
+    profile = SimProfile.from_mapping({"usage": None, "context_window": None, "itl_ms": None})
+    assert profile == SimProfile()
 
 
 def test_profile_round_trips_through_a_mapping():
@@ -50,8 +68,12 @@ def test_config_picks_the_model_profile_or_the_default():
     assert config.for_model("a").itl_ms == 1
     assert config.for_model("models/a").itl_ms == 1
     assert config.for_model("other").itl_ms == 3
-    with pytest.raises(ValueError, match=r"^sim\.models\.b\.seed: must be an integer"):
+    with pytest.raises(ValueError, match=r"^sim\.models\.b\.seed: must be a whole number"):
         SimConfig.from_mapping({"models": {"b": {"seed": 1.5}}})
+    with pytest.raises(ValueError, match=r"^sim\.models\.b: must be a mapping"):
+        SimConfig.from_mapping({"models": {"b": 5}})
+    with pytest.raises(ValueError, match=r"^sim\.itl_ms: must be a number"):  # the default's
+        SimConfig.from_mapping({"default": {"itl_ms": "x"}})
     with pytest.raises(ValueError, match=r"^sim\.model: unknown key"):
         SimConfig.from_mapping({"model": {}})
 

@@ -19,7 +19,7 @@ __all__ = ["CL100K_SHA256", "count_tokens", "encoding"]
 
 #: sha256 of ``cl100k_base.tiktoken`` as published in ``tiktoken_ext.openai_public``.
 CL100K_SHA256 = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"
-_BPE_FILE = Path(__file__).parents[1] / "data" / "cl100k_base.tiktoken"
+_BPE_FILE = Path(__file__).parent / "data" / "cl100k_base.tiktoken"
 # cl100k_base's split pattern and special tokens (facts of the encoding, as tiktoken defines them).
 _PAT_STR = (
     r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+"""

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from ...schema import Key
+from .layout import none, section
 from .markup import Column, Markup, esc, table
 from .model import Run, as_map, num
-from .sections import none, section
 
 __all__ = ["crosscheck_section"]
 
+#: The figures of :func:`~pytest_llmbench.results.crosscheck.crosscheck_summary`, in the order
+#: shown: (key, label, what the difference means).
 _ROWS = (
     (
-        "ttft_minus_prompt_eval_ms",
+        Key.TTFT_MINUS_PROMPT_EVAL_MS,
         "TTFT − llama.cpp prompt eval (ms)",
         "Our TTFT minus llama.cpp's prefill time: HTTP, chat template, tokenizing and sending "
         "the first token. It grows with the prompt (llama-cpp-python tokenizes it and looks for "
@@ -18,25 +21,25 @@ _ROWS = (
         "hundreds at a few thousand tokens.",
     ),
     (
-        "e2e_minus_total_ms",
+        Key.E2E_MINUS_TOTAL_MS,
         "e2e − llama.cpp total (ms)",
         "Our last-token time minus llama.cpp's total time for the completion (template to last "
         "token): the request's trip and queueing outside llama-cpp-python.",
     ),
     (
-        "decode_tps_diff_pct",
+        Key.DECODE_TPS_DIFF_PCT,
         "decode tok/s vs llama.cpp eval (%)",
         "Our decode rate (first to last token event) against llama.cpp's decode steps alone; the "
         "gap is llama-cpp-python's per-token Python work (sampling, detokenizing, SSE).",
     ),
     (
-        "output_tokens_diff_pct",
+        Key.OUTPUT_TOKENS_DIFF_PCT,
         "output tokens vs llama.cpp (%)",
         "Our output-token count (the model's tokenizer on the streamed text) against the tokens "
         "llama.cpp generated (its decode runs + 1).",
     ),
     (
-        "cached_tokens",
+        Key.CACHED_TOKENS,
         "prompt tokens reused (cache)",
         "Prompt tokens llama-cpp-python reused from the previous request's KV cache. Throughput "
         "filler starts with a nonce, so only the chat template's first tokens should be reused.",

@@ -1,4 +1,5 @@
-"""ManagedProcess with a stand-in server module: ready, stamped log, clear failures, no orphans."""
+"""servers/process.py and launch.py: ManagedProcess with a stand-in server module (ready, stamped
+log, clear failures, no orphans) and the parent watcher."""
 
 from __future__ import annotations
 
@@ -6,14 +7,20 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from pytest_llmbench.servers.llama_cpp import ManagedProcess, ManagedServerError, read_log
+from pytest_llmbench.servers.process import (
+    ManagedProcess,
+    ManagedServerError,
+    read_log,
+    watch_parent,
+)
 
-from ...procs import alive, processes_with
+from ..procs import alive, processes_with
 
 FAKE_SERVER = textwrap.dedent(
     """
@@ -127,3 +134,15 @@ def test_the_server_dies_with_a_killed_parent(fake_module: str, tmp_path: Path) 
     pid = int(out.stdout.strip())
     assert _wait_gone(pid, 10), "the server outlived its parent"
     assert not processes_with(str(log))
+
+
+def test_the_parent_watcher_calls_back_once_the_parent_is_gone() -> None:
+    gone = threading.Event()
+    watch_parent(os.getpid(), gone.set, poll_s=0.01)  # we are not our own parent
+    assert gone.wait(5)
+    kept = threading.Event()
+    done = watch_parent(os.getppid(), kept.set, poll_s=0.01)
+    time.sleep(0.05)
+    done.set()
+    time.sleep(0.05)
+    assert not kept.is_set()

@@ -1,35 +1,20 @@
-"""History report sections: the list of runs and each target × tier's trend with step marks."""
+"""The history report's runs and trends: the list of runs, and each target × tier's trend with
+step marks (:func:`~.compare.steps`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ...schema import TREND_FIELDS, Key
 from .charts import Point, Series, line_chart
-from .compare import judge, run_label
+from .compare import run_label, steps
 from .glossary import LABELS, UNITS, tip
+from .layout import none, section, tier_text
 from .markup import Column, Markup, details_table, figure, fmt, table
-from .model import Run, Summary, num
-from .sections import none, section, tier_text
+from .model import Run, Stats, num
 from .svg import AxisSpec, legend
 
-__all__ = ["TRENDS", "runs_section", "steps", "trends_section"]
-
-TRENDS = ("ttft_ms", "decode_tps")
-
-
-def steps(metric: str, summaries: Sequence[Summary | None]) -> list[str]:
-    """A mark per run, e.g. 'step -40 % improved', where the median moved beyond the rule."""
-    marks = [""] * len(summaries)
-    previous: Summary | None = None
-    for i, current in enumerate(summaries):
-        if current is None or current.median is None:
-            continue
-        if previous is not None:
-            pct, _, verdict = judge(metric, previous, current)
-            if verdict in ("improved", "regressed") and pct is not None:
-                marks[i] = f"step {pct:+.0f} % {verdict}"
-        previous = current
-    return marks
+__all__ = ["runs_section", "trends_section"]
 
 
 def runs_section(runs: Sequence[Run]) -> Markup:
@@ -40,12 +25,11 @@ def runs_section(runs: Sequence[Run]) -> Markup:
         Column("git commit", tip_text="The repository's commit when the run was made."),
         Column("targets", numeric=True, tip_text="Targets with at least one measured request."),
         Column("requests", numeric=True, tip_text="Measured requests (throughput benchmark)."),
-        Column("errors", "errors", numeric=True),
+        Column("errors", Key.ERRORS, numeric=True),
         Column("command", tip_text="The command that ran the session."),
     ]
     rows = []
     for i, run in enumerate(runs):
-        measured = {g.target for g in run.groups if g.stat("ttft_ms").n}
         commit = str(run.metadata.get("git_commit") or "—")[:12]
         rows.append(
             [
@@ -53,7 +37,7 @@ def runs_section(runs: Sequence[Run]) -> Markup:
                 run.started.replace("T", " ")[:19] or "—",
                 num(run.metadata.get("duration_s")),
                 commit,
-                len(measured),
+                len(run.measured_targets()),
                 sum(g.requests for g in run.groups),
                 sum(g.errors for g in run.groups),
                 str(run.metadata.get("command") or "—"),
@@ -70,7 +54,7 @@ def _trend(runs: Sequence[Run], target: str, metric: str, label: str) -> str:
     unit = UNITS[metric]
     series, data = [], []
     for index, tier in enumerate(tiers):
-        summaries: list[Summary | None] = []
+        summaries: list[Stats | None] = []
         for run in runs:
             group = next((g for g in run.groups if g.target == target and g.tier == tier), None)
             stat = group.stat(metric) if group else None
@@ -102,7 +86,7 @@ def _trend(runs: Sequence[Run], target: str, metric: str, label: str) -> str:
         x_labels={float(i + 1): f"#{i + 1}" for i in range(len(runs))},
     )
     columns = [
-        Column("tier", "tier"),
+        Column("tier", Key.TIER),
         Column("run", "run_index", numeric=True),
         Column("n", "n", numeric=True),
         Column(f"median {unit}", "median", numeric=True),
@@ -127,7 +111,7 @@ def trends_section(runs: Sequence[Run]) -> Markup:
     charts = [
         _trend(runs, target, metric, label)
         for target, label in targets.items()
-        for metric in TRENDS
+        for metric in TREND_FIELDS
     ]
     charts = [c for c in charts if c]
     if not charts:

@@ -26,14 +26,20 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pytest_llmbench.clients.base import ChatRequest, RawStream, interpret_chunk
 from pytest_llmbench.clients.lean import LeanClient
 from pytest_llmbench.clients.sse import parse_openai_stream
 from pytest_llmbench.servers.sim.server import SimServer
 
-MESSAGES = [{"role": "user", "content": "Stream a long answer."}]
+if TYPE_CHECKING:  # the openai SDK is only in the [perf] extra
+    from openai.types.chat import ChatCompletionUserMessageParam
+
+# The openai SDK's message type, so its overloads pick the streaming one; a plain dict elsewhere.
+MESSAGES: list[ChatCompletionUserMessageParam] = [
+    {"role": "user", "content": "Stream a long answer."}
+]
 Streamer = Callable[[], Awaitable[tuple[int, list[int], str | None]]]
 
 
@@ -99,7 +105,7 @@ def openai_path(base: str, model: str, max_tokens: int) -> tuple[Streamer, Calla
             model=model,
             messages=MESSAGES,
             stream=True,
-            max_tokens=max_tokens,  # type: ignore[arg-type]
+            max_tokens=max_tokens,
         )
         async for chunk in stream:
             chunks.append((time.perf_counter_ns(), chunk))

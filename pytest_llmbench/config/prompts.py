@@ -138,4 +138,12 @@ def resolve_prompts(config: BenchConfig) -> Path:
     folder), else the built-in conversation."""
     if config.conversation.prompts is None:
         return builtin_prompts()
-    return (config.path.parent / config.conversation.prompts).resolve()
+    path = (config.path.parent / config.conversation.prompts).resolve()
+    if not path.is_file():
+        raise ConfigError(
+            config.path,
+            "conversation.prompts",
+            f"prompts file not found: {path} (leave the key out to run the built-in 231-prompt "
+            "conversation)",
+        )
+    return path

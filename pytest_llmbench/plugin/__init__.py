@@ -1,1 +1,3 @@
-"""plugin."""
+"""The pytest glue: :mod:`.hooks` (the ``pytest11`` entry point, thin hooks), :mod:`.lifecycle`
+(what they do), :mod:`.fixtures`, :mod:`.stash` (the session's state), and the pytest-xdist and
+pytest-html integrations, registered only when those plugins are installed."""

@@ -41,12 +41,14 @@ def test_parse_stops_at_malformed_event_and_keeps_what_came_before():
     body = _sse(_chunk("a")) + b'data: {"id": "x", "choices": [\n\n' + _sse(_chunk("b"))
     deltas, end = parse_openai_stream([(5, body)])
     assert [d.content for d in deltas] == ["a"]
+    assert end.error is not None
     assert "malformed" in end.error
 
 
 def test_error_object_in_200_stream_fails_with_provider_message():
     body = _sse(_chunk("a")) + _sse({"error": {"message": "upstream exploded", "code": 500}})
     deltas, end = parse_openai_stream([(5, body)])
+    assert end.error is not None
     assert "upstream exploded" in end.error
     assert len(deltas) == 1
 

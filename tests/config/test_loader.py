@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_llmbench.config.loader import ConfigError, load_config
+from pytest_llmbench.config.loader import load_config
+from pytest_llmbench.config.reader import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -5,6 +5,7 @@ import json
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -19,8 +20,8 @@ SHIPPED = REPO / "pytest_llmbench" / "data" / "lalm_conversation.json"
 SIM_PROVIDER = {"managed": "simulator", "models": [{"id": "sim-fast", "sim": {"ttft_ms": 5}}]}
 
 
-def _config(directory: Path, conversation: dict | None = None) -> Path:
-    document: dict = {"providers": {"embedded": SIM_PROVIDER}}
+def _config(directory: Path, conversation: dict[str, Any] | None = None) -> Path:
+    document: dict[str, Any] = {"providers": {"embedded": SIM_PROVIDER}}
     if conversation is not None:
         document["conversation"] = conversation
     directory.mkdir(parents=True, exist_ok=True)
@@ -32,7 +33,7 @@ def _config(directory: Path, conversation: dict | None = None) -> Path:
 def test_shipped_prompts_have_231_turns_in_six_tiers():
     prompts = load_prompts(SHIPPED).prompts
     assert len(prompts) == 231
-    ranges = {}
+    ranges: dict[str, tuple[int, int]] = {}
     for prompt in prompts:
         low, high = ranges.get(prompt.tier, (prompt.number, prompt.number))
         ranges[prompt.tier] = (min(low, prompt.number), max(high, prompt.number))
@@ -76,8 +77,10 @@ def test_a_named_prompts_file_is_relative_to_the_config(tmp_path):
     assert resolve_prompts(config) == own
     assert len(load_prompts(resolve_prompts(config)).prompts) == 4
     elsewhere = load_config(_config(tmp_path / "other", {"prompts": "prompts/mine.json"}))
-    with pytest.raises(ConfigError, match="prompts file not found"):
-        load_prompts(resolve_prompts(elsewhere))
+    with pytest.raises(ConfigError, match="prompts file not found") as info:
+        resolve_prompts(elsewhere)
+    assert info.value.key == "conversation.prompts"  # the config's key, and what to do instead
+    assert "config.yaml" in str(info.value) and "built-in" in str(info.value)
 
 
 def test_the_repository_holds_exactly_one_copy_of_the_default_conversation():

@@ -5,6 +5,7 @@ import random
 import textwrap
 from pathlib import Path
 from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
@@ -111,12 +112,12 @@ def test_order_turns_leaves_a_list_without_turns_alone(tmp_path):
     target = _target(tmp_path)
     items = [Item("b"), Item("tiered", Case(target, 5000, 2)), Item("a", params={})]
     expected = list(items)
-    order_turns(items)
+    order_turns(cast("list[pytest.Item]", items))  # stand-ins: it reads only callspec.params
     assert items == expected
 
 
 def test_order_turns_of_nothing():
-    items = []
+    items: list[pytest.Item] = []
     order_turns(items)
     assert items == []
 

@@ -20,6 +20,7 @@ def test_thirty_percent_slower_ttft_regresses():
     assert verdict.verdict == "regressed"
     assert verdict.failed
     assert verdict.change_pct == pytest.approx(30, abs=3)
+    assert verdict.interval_pct is not None
     low, high = verdict.interval_pct
     assert 20 < low <= verdict.change_pct <= high
 

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -62,10 +63,11 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
     return pytester
 
 
-def _results(path: Path) -> dict:
+def _results(path: Path) -> dict[str, Any]:
     files = sorted((path / "results").glob("*.json"))
     assert len(files) == 1, files
-    return json.loads(files[0].read_text())
+    document: dict[str, Any] = json.loads(files[0].read_text())
+    return document
 
 
 def _servers_under(path: Path) -> list[int]:
@@ -102,7 +104,7 @@ def test_gemma_tiers_and_conversation(project: pytest.Pytester) -> None:
             assert 0.3 * llama["decode_tps"] < record["decode_tps"] < 1.2 * llama["decode_tps"]
 
     def ttft(tier: int) -> float:
-        return statistics.median(r["ttft_ms"] for r in throughput if r["tier"] == tier)
+        return float(statistics.median(r["ttft_ms"] for r in throughput if r["tier"] == tier))
 
     assert ttft(512) > 2 * ttft(0), (ttft(0), ttft(512))
     # The filler reached the model (user turn) and the per-run nonce beat the prompt cache, at

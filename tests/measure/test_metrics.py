@@ -170,4 +170,5 @@ def test_think_tags_split_at_every_byte_of_the_stream():
         assert m.answer == "Use a KV cache."
         assert m.reasoning_tokens == count_tokens("Weigh the options.")
         assert m.ttft_ms in (1.0, 2.0)
+        assert m.ttfa_ms is not None and m.ttft_ms is not None
         assert m.ttfa_ms >= m.ttft_ms

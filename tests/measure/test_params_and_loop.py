@@ -2,10 +2,12 @@
 
 import asyncio
 from pathlib import Path
+from typing import cast
 
 from pytest_llmbench.config.options import Settings
 from pytest_llmbench.matrix import select_targets
-from pytest_llmbench.measure.session import BenchSession, MeasureLoop
+from pytest_llmbench.measure.loop import MeasureLoop
+from pytest_llmbench.measure.session import BenchSession
 
 CONFIG = """
 defaults: {max_tokens: 300, temperature: 0.4}
@@ -73,20 +75,27 @@ def test_warm_up_claims_its_llama_timings_before_any_measured_request():
     """llama.cpp logs a request's timings as it ends, sometimes after the client has the last
     chunk; the untimed warm-up must wait for its own, or they land in the first measured
     request's window and that request loses its cross-check (seen in CI)."""
-    from pytest_llmbench.clients.base import RawStream
+    from pytest_llmbench.clients.base import ChatRequest, RawStream
     from pytest_llmbench.measure.session import warm_up
+    from pytest_llmbench.servers.llama_cpp.server import LlamaCppServer
 
-    claimed = []
+    claimed: list[tuple[int, int]] = []
 
-    class Client:
-        async def stream(self, request):
+    class Client:  # a StreamClient that answers at once
+        async def stream(self, request: ChatRequest) -> RawStream:
             return RawStream(t0_ns=10, close_ns=20, deltas=[])
 
+        async def aclose(self) -> None:
+            pass
+
     class Llama:
-        def timings(self, t0_ns, end_ns):
+        def timings(self, t0_ns: int, end_ns: int) -> None:
             claimed.append((t0_ns, end_ns))
 
-    asyncio.run(warm_up(Client(), None, Llama()))
+    # warm_up only calls timings() on the server, so a stand-in with just that one is enough.
+    llama = cast(LlamaCppServer, Llama())
+    request = ChatRequest(messages=[])
+    asyncio.run(warm_up(Client(), request, llama))
     assert claimed == [(10, 20)]
-    asyncio.run(warm_up(Client(), None, None))  # other targets: nothing to claim
+    asyncio.run(warm_up(Client(), request, None))  # other targets: nothing to claim
     assert claimed == [(10, 20)]

@@ -6,7 +6,7 @@ import sys
 import pytest
 
 from ..extras import needs_litellm
-from .conftest import sim_config
+from ..sessions import sim_config
 
 FAST = {"ttft_ms": 5, "itl_ms": 1, "output_tokens": 12}
 HOSTED = {

@@ -1,5 +1,7 @@
 """Under ``-n``, what runs together: a conversation's turns, and every test of a local server."""
 
+from typing import cast
+
 import pytest
 
 pytest.importorskip("xdist")
@@ -17,7 +19,8 @@ class _Config:
 
 
 def _scope(nodeid: str) -> str:
-    return BenchScheduling(_Config(), None, [LOCAL])._split_scope(nodeid)
+    config = cast(pytest.Config, _Config())  # a partial stand-in: only getvalue("tx") is read
+    return BenchScheduling(config, None, [LOCAL])._split_scope(nodeid)
 
 
 def test_every_test_of_a_local_server_target_is_one_unit_of_work():

@@ -3,6 +3,7 @@
 import json
 import os
 import statistics
+from collections.abc import Mapping
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -11,9 +12,10 @@ import pytest
 from pytest_llmbench.measure.metrics import Measurement
 from pytest_llmbench.measure.stream import Sample
 from pytest_llmbench.results.calibration import calibration
-from pytest_llmbench.results.recorder import SCHEMA_VERSION, Recorder
+from pytest_llmbench.results.recorder import Recorder
 from pytest_llmbench.results.records import PREVIEW_CHARS, outcome, sample_records
 from pytest_llmbench.results.stats import aggregate
+from pytest_llmbench.schema import SCHEMA_VERSION
 
 CASE = {
     "target": "prov/model",
@@ -128,6 +130,7 @@ def test_finish_writes_the_document_atomically(tmp_path):
     document = recorder.document({"python": "3.x", "where": Path("/tmp")})
     path = recorder.finish(document)
     assert path == tmp_path / "s.json" == recorder.json_path
+    assert path is not None
     written = json.loads(path.read_text(encoding="utf-8"))
     assert written == json.loads(json.dumps(document, default=str))
     assert not list(tmp_path.glob("*.partial"))
@@ -175,7 +178,8 @@ def test_add_report_of_a_skip_keeps_the_reason_and_the_case(tmp_path):
     (record,) = recorder.records
     assert record["status"] == "skipped" and record["reason"] == "KEY is not set"
     assert record["ok"] is False
-    assert {k: record[k] for k in CASE} == CASE
+    fields: Mapping[str, object] = record  # read by the case's keys, which are not literals
+    assert {k: fields[k] for k in CASE} == CASE
     recorder.finish(recorder.document({}))
 
 
@@ -267,7 +271,8 @@ def test_sample_records_carry_the_case_index_truth_and_extra_fields():
     records = sample_records(CASE, samples)
     assert [r["request"] for r in records] == [0, 1, 2]
     for record in records:
-        assert {k: record[k] for k in CASE} == CASE
+        fields: Mapping[str, object] = record  # read by the case's keys, which are not literals
+        assert {k: fields[k] for k in CASE} == CASE
     assert records[0]["truth"] == {"ttft_ms": 1.0}
     assert records[0]["turn"] == 3 and records[0]["context_tokens"] == 77
     assert records[1]["truth"] is None

@@ -6,7 +6,8 @@ import statistics
 
 import pytest
 
-from pytest_llmbench.results.stats import AGGREGATED_FIELDS, aggregate, percentile, summarize
+from pytest_llmbench.results.stats import aggregate, percentile, summarize
+from pytest_llmbench.schema import AGGREGATED_FIELDS
 
 # --- percentile -------------------------------------------------------------------------------
 

@@ -70,8 +70,6 @@ def fmt(value: float | None, digits: int | None = None) -> str:
     size = abs(value)
     if size >= 1000:
         return f"{value:,.0f}"
-    if size >= 100:
-        return f"{value:.1f}"
     if size >= 10:
         return f"{value:.1f}"
     if size >= 1:

@@ -111,7 +111,8 @@ def run_session(directory: Path) -> dict[str, Any]:
     )
     files = sorted((directory / "results").glob("*.json"))
     assert len(files) == 1, result.stdout + result.stderr
-    return json.loads(files[0].read_text())
+    document: dict[str, Any] = json.loads(files[0].read_text())
+    return document
 
 
 def with_canaries(document: dict[str, Any]) -> dict[str, Any]:
@@ -151,7 +152,9 @@ def scaled(
             stats = (
                 (aggregate.get("metrics") or {}).get(field) if aggregate["model"] == model else None
             )
-            for key in _STAT_KEYS if stats else ():
+            if not stats:
+                continue
+            for key in _STAT_KEYS:
                 if stats.get(key) is not None:
                     stats[key] *= factor
     return doc

@@ -98,12 +98,12 @@ def column(page: Any, table: str, index: int) -> list[float]:
 
 
 @pytest.fixture(scope="module")
-def run_page(tmp_path_factory: pytest.TempPathFactory, canary_document: dict) -> Path:
+def run_page(tmp_path_factory: pytest.TempPathFactory, canary_document: dict[str, Any]) -> Path:
     return write_html([canary_document], tmp_path_factory.mktemp("run") / "run.html")
 
 
 @pytest.fixture(scope="module")
-def history_page(tmp_path_factory: pytest.TempPathFactory, history: list) -> Path:
+def history_page(tmp_path_factory: pytest.TempPathFactory, history: list[dict[str, Any]]) -> Path:
     return write_html(history, tmp_path_factory.mktemp("history") / "history.html")
 
 

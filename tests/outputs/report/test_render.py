@@ -160,8 +160,9 @@ def test_history_orders_runs_and_marks_steps(history):
 
 def test_comparison_sentence_reads_direction_per_metric(history):
     page = render_html(history)
-    lead = re.search(r'<p class="lead" id="compare-sentence"[^>]*>(.*?)</p>', page).group(1)
-    lead = html.unescape(lead)
+    found = re.search(r'<p class="lead" id="compare-sentence"[^>]*>(.*?)</p>', page)
+    assert found is not None
+    lead = html.unescape(found.group(1))
     # Lower TTFT is an improvement; lower decode tok/s is a regression.
     assert re.search(r"improved, most sim-a .*? TTFT by 40\.\d %", lead), lead
     assert re.search(r"regressed, most sim-reasoning · tier \S+ decode tok/s by 50\.0 %", lead)
@@ -170,7 +171,9 @@ def test_comparison_sentence_reads_direction_per_metric(history):
     back = render_html([scaled(history[2], "2026-12-01T00:00:00", {}), history[2]])
     assert "nothing improved or regressed" in back
     reverse = render_html([history[2], scaled(history[0], "2026-12-01T00:00:00", {})])
-    lead = html.unescape(re.search(r'id="compare-sentence"[^>]*>(.*?)</p>', reverse).group(1))
+    found = re.search(r'id="compare-sentence"[^>]*>(.*?)</p>', reverse)
+    assert found is not None
+    lead = html.unescape(found.group(1))
     assert re.search(r"improved, most sim-reasoning .*? decode tok/s by 100\.0 %", lead), lead
     assert re.search(r"regressed, most sim-a .*? TTFT by 66\.\d %", lead), lead
 
@@ -281,7 +284,9 @@ def test_calibration_is_the_documents_or_else_that_of_its_records(real_document)
     assert run.calibration.summary == real_document["calibration"]
     doc = copy.deepcopy(real_document)
     doc["calibration"] = None
-    assert extract(doc).calibration.summary == calibration(doc["records"])
+    recomputed = extract(doc).calibration
+    assert recomputed is not None
+    assert recomputed.summary == calibration(doc["records"])
     assert render_html([doc]) == render_html([real_document])
     # One request's errors are results.calibration's, per target.
     errors = [e for values in run.calibration.ttft_error_ms.values() for e in values]

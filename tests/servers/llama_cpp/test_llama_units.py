@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -55,8 +56,10 @@ def test_timings_are_read_per_request_within_the_window() -> None:
 def test_the_comparison_and_its_summary() -> None:
     timings = timings_between(_lines(LOG), 0, 250)[0]
     ours = Measurement(ok=True, ttft_ms=450.0, e2e_ms=7170.0, decode_tps=45.0, output_tokens=256)
+    assert timings.eval_runs is not None and timings.eval_ms is not None
     data = with_differences(ours, timings)
     theirs = data["decode_tps"]
+    assert theirs is not None
     assert theirs == pytest.approx(timings.eval_runs / (timings.eval_ms / 1e3))
     assert data["output_tokens"] == timings.eval_runs + 1
     assert data["ttft_minus_prompt_eval_ms"] == pytest.approx(450.0 - 387.72)
@@ -83,7 +86,7 @@ def test_the_comparison_and_its_summary() -> None:
         ({"model_package": 5}, "llama_cpp.model_package", "must be a string, got 5"),
     ],
 )
-def test_bad_llama_cpp_blocks_are_named(block: dict, key: str, problem: str) -> None:
+def test_bad_llama_cpp_blocks_are_named(block: dict[str, Any], key: str, problem: str) -> None:
     with pytest.raises(ValidationError) as info:
         LlamaCppSpec.from_mapping(block)
     assert info.value.key == key

@@ -12,7 +12,7 @@ from pytest_llmbench.servers.sim.server import SimServer
 
 from .sim_client import SimClient
 
-QUICK = {"ttft_ms": 5, "itl_ms": 1, "output_tokens": 12}
+QUICK: dict[str, object] = {"ttft_ms": 5, "itl_ms": 1, "output_tokens": 12}
 STALL_S = 1.0
 
 PROFILES: dict[str, dict[str, object]] = {

@@ -36,11 +36,11 @@ class Reply:
         """The ``data:`` payloads, in order."""
         return [e.data for e in self.events]
 
-    def chunks(self) -> list[dict]:
+    def chunks(self) -> list[dict[str, Any]]:
         """OpenAI stream: every JSON chunk (``[DONE]`` left out)."""
         return [json.loads(d) for d in self.data() if d != "[DONE]"]
 
-    def deltas(self) -> list[dict]:
+    def deltas(self) -> list[dict[str, Any]]:
         """OpenAI stream: the delta of every chunk that has a choice."""
         return [c["choices"][0]["delta"] for c in self.chunks() if c.get("choices")]
 

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,7 @@ def _wait_gone(pid: int, timeout: float) -> bool:
     return not _alive(pid)
 
 
-def _chat(base_url: str, model: str) -> dict:
+def _chat(base_url: str, model: str) -> dict[str, Any]:
     body = json.dumps(
         {"model": model, "messages": [{"role": "user", "content": "hi"}], "stream": False}
     ).encode()
@@ -46,7 +47,8 @@ def _chat(base_url: str, model: str) -> dict:
         base_url + "/v1/chat/completions", body, {"Content-Type": "application/json"}
     )
     with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+        answer: dict[str, Any] = json.loads(response.read())
+    return answer
 
 
 def test_start_log_file_and_stop_leave_no_process(tmp_path):

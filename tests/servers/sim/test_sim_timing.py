@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio]
 
 
 def _ttft_ms(record) -> float:
-    return (record["events"][0]["sent_ns"] - record["recv_ns"]) / 1e6
+    return float(record["events"][0]["sent_ns"] - record["recv_ns"]) / 1e6
 
 
 def _gaps_ms(record, key="sent_ns") -> list[float]:

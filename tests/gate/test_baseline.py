@@ -9,7 +9,7 @@ import json
 import pytest
 import yaml
 
-from .conftest import sim_config
+from ..sessions import sim_config
 
 # A 200 ms first token: a loaded two-core machine adds a few ms to a run now and then, and at
 # 100 ms one such run in five baselines put the bootstrap interval of a real +30 % at +19.9 %.

@@ -5,8 +5,10 @@ tolerances are wider and stated here: TTFT within 5 ms of the server's truth, TP
 (about 1.5 ms of TTFT error at p50 and 4 ms at p99 were measured at one stream).
 """
 
+from typing import Any
+
 from ..extras import needs_litellm
-from .conftest import sim_config
+from ..sessions import sim_config
 
 pytestmark = needs_litellm
 
@@ -15,7 +17,7 @@ LITELLM_TTFT_TOLERANCE_MS = 5.0
 LITELLM_TPOT_TOLERANCE = 0.05
 
 
-def _provider(prefix: str) -> dict:
+def _provider(prefix: str) -> dict[str, Any]:
     return {
         "managed": "simulator",
         "model_prefix": prefix,

@@ -5,7 +5,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from .conftest import sim_config
+from ..sessions import sim_config
 
 FAST = {"ttft_ms": 5, "itl_ms": 1, "output_tokens": 12}
 
@@ -18,7 +18,7 @@ def test_junit_properties_carry_the_metrics(bench):
     records = {r["test"].split("::")[-1]: r for r in bench.results()["records"]}
     seen = 0
     for case in cases:
-        props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        props = {p.attrib["name"]: p.attrib["value"] for p in case.iter("property")}
         record = records[case.get("name")]
         assert props["llm_target"] == "embedded/sim-a"
         assert float(props["llm_ttft_ms"]) == pytest.approx(record["ttft_ms"], abs=0.001)

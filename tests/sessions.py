@@ -1,18 +1,20 @@
-"""Helpers for end-to-end runs of the plugin in a pytester project against the built-in server."""
+"""End-to-end runs of the plugin in a pytester project against the built-in server (the
+``bench`` fixture of tests/conftest.py)."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-THROUGHPUT = (Path(__file__).resolve().parents[2] / "benchmarks" / "test_throughput.py").read_text()
+THROUGHPUT = (Path(__file__).resolve().parents[1] / "benchmarks" / "test_throughput.py").read_text()
 
 
 def sim_config(
-    models: dict[str, dict],
+    models: dict[str, dict[str, Any]],
     *,
     tiers=(0,),
     max_tokens=256,
@@ -54,17 +56,13 @@ class BenchProject:
     def results_dir(self) -> Path:
         return self.pytester.path / "results"
 
-    def results(self) -> dict:
+    def results(self) -> dict[str, Any]:
         files = sorted(self.results_dir.glob("*.json"))
         assert len(files) == 1, files
-        return json.loads(files[0].read_text())
+        document: dict[str, Any] = json.loads(files[0].read_text())
+        return document
 
-    def jsonl(self) -> list[dict]:
+    def jsonl(self) -> list[dict[str, Any]]:
         files = sorted(self.results_dir.glob("*.jsonl"))
         assert len(files) == 1, files
         return [json.loads(line) for line in files[0].read_text().splitlines()]
-
-
-@pytest.fixture
-def bench(pytester: pytest.Pytester) -> BenchProject:
-    return BenchProject(pytester)

@@ -2,9 +2,9 @@
 
 import pytest
 
-from .conftest import sim_config
+from ..sessions import sim_config
 
-FAULTS = {
+FAULTS: dict[str, tuple[dict[str, object], str | None]] = {
     "ok-model": ({}, None),
     "rate-limited": ({"fault": "http_429"}, "HTTP 429: Rate limit reached"),
     "server-error": ({"fault": "http_500"}, "HTTP 500: The server had an error"),

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import sim_config
+from ..sessions import sim_config
 
 FAST = {"ttft_ms": 5, "itl_ms": 1, "output_tokens": 12}
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import sim_config
+from ..sessions import sim_config
 
 REPO = Path(__file__).resolve().parents[2]
 CONVERSATION = (REPO / "benchmarks" / "test_conversation.py").read_text()

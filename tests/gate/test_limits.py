@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from .conftest import sim_config
+from ..sessions import sim_config
 
 # 10 ms between tokens: with 1 ms a loaded two-core machine read the whole answer in one go,
 # so decode time was 0 and decode_tps honestly had no value ("no data" in the gate).

@@ -13,7 +13,7 @@ import statistics
 
 import pytest
 
-from .conftest import sim_config
+from ..sessions import sim_config
 
 TTFT_TOLERANCE_MS = 1.0
 TPOT_TOLERANCE = 0.02

@@ -1,5 +1,11 @@
 """One measured request: :class:`LLMStream` streams messages to a target and keeps a
-:class:`Sample` per request (the measurement, the server's truth or timings, extra fields)."""
+:class:`Sample` per request (the measurement, the server's truth or timings, extra fields).
+
+The provider's text in a measurement is sanitized once the stream has ended (:mod:`.redact`):
+the target's key redacted from the error, the warnings, the answer and the reasoning, and control
+characters escaped in the error and warnings (the texts that are shown). The answer and the
+reasoning keep their characters otherwise: a test and the next turn of a conversation read them;
+their previews are escaped where records are made."""
 
 from __future__ import annotations
 
@@ -16,12 +22,13 @@ from ..matrix import Target
 from ..schema import Key, ServerTimings, Truth
 from .endpoints import ServerUnavailable
 from .metrics import Measurement, measure
+from .redact import Redactor
 from .session import BenchSession
 
 if TYPE_CHECKING:
     from ..servers.llama_cpp import LlamaCppServer
 
-__all__ = ["LLMStream", "Sample", "broken_limits"]
+__all__ = ["LLMStream", "Sample", "broken_limits", "sanitized"]
 
 
 @dataclass
@@ -39,6 +46,8 @@ class LLMStream:
 
     def __init__(self, bench: BenchSession, target: Target, samples: list[Sample]) -> None:
         self.bench, self.target, self._samples = bench, target, samples
+        #: The one key this target's requests carry, hence the one its server can echo.
+        self.redactor = Redactor.for_targets([target])
 
     async def __call__(
         self,
@@ -59,10 +68,11 @@ class LLMStream:
             api_base = bench.endpoints.api_base(target)
             llama = bench.endpoints.llama_for(target)
         except ServerUnavailable as exc:
+            message = self.redactor.sanitize(str(exc))
             self._samples.append(
-                Sample(Measurement(ok=False, error=str(exc)), extra=dict(extra or {}))
+                Sample(Measurement(ok=False, error=message), extra=dict(extra or {}))
             )
-            pytest.fail(str(exc), pytrace=False)
+            pytest.fail(message, pytrace=False)
         request = ChatRequest(list(messages), bench.layers.request_params(target, params))
 
         async def _run() -> RawStream:
@@ -77,7 +87,7 @@ class LLMStream:
             sample = self._measured(raw, messages, llama)
         sample.extra = dict(extra or {})
         self._samples.append(sample)
-        measurement = sample.measurement
+        measurement = sanitized(sample.measurement, self.redactor)
         if check and not measurement.ok:
             pytest.fail(f"{target.key}: {measurement.error}", pytrace=False)
         broken = broken_limits(measurement, bench.layers.limits_for(target))
@@ -130,6 +140,17 @@ class LLMStream:
     ) -> Measurement:
         """The same as awaiting, for synchronous tests."""
         return asyncio.run(self(messages, check=check, **params))
+
+
+def sanitized(measurement: Measurement, redactor: Redactor) -> Measurement:
+    """``measurement`` (changed in place) with its provider texts made safe to record and show:
+    keys redacted everywhere, control characters escaped in the error and the warnings."""
+    if measurement.error is not None:
+        measurement.error = redactor.sanitize(measurement.error)
+    measurement.warnings = [redactor.sanitize(w) for w in measurement.warnings]
+    measurement.answer = redactor.redact(measurement.answer)
+    measurement.reasoning = redactor.redact(measurement.reasoning)
+    return measurement
 
 
 def broken_limits(measurement: Measurement, limits: Sequence[Threshold]) -> list[str]:

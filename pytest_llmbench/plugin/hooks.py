@@ -33,6 +33,11 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(XdistHooks(config), "llmbench-xdist")
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Put back the SIGTERM handler of before the session (``pytest_unconfigure``)."""
+    lifecycle.unconfigure(config)
+
+
 class SessionHooks:
     """The hooks that need the session's config, bound to it."""
 
@@ -68,9 +73,9 @@ class SessionHooks:
         """Record each finished test at once, flushed to the ``.jsonl``."""
         lifecycle.log_report(self.config, report)
 
-    def pytest_sessionfinish(self) -> None:
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
         """Write the results and release servers and connections."""
-        lifecycle.finish_session(self.config)
+        lifecycle.finish_session(self.config, session)
 
     def pytest_terminal_summary(self, terminalreporter: pytest.TerminalReporter) -> None:
         """Print the aggregates table (``pytest_terminal_summary``)."""

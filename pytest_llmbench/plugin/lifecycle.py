@@ -17,7 +17,13 @@ import pytest
 from ..config.options import Settings
 from ..config.reader import ConfigError
 from ..matrix import Case, Target, build_cases, build_turn_cases, select_targets
+from ..measure.redact import Redactor
 from ..measure.session import BenchSession
+from .shutdown import (
+    install_sigterm_handler,
+    restore_sigterm_handler,
+    sigterm_no_longer_interrupts,
+)
 from .stash import SAMPLES_KEY, STATE_KEY, PluginState
 
 __all__ = [
@@ -29,6 +35,7 @@ __all__ = [
     "log_report",
     "run_gate",
     "summary",
+    "unconfigure",
 ]
 
 _MARKER = (
@@ -80,6 +87,20 @@ def configure(config: pytest.Config) -> None:
             state.bench.config()
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
+    if not is_worker(config):
+        install_sigterm_handler(config, lambda: _measuring(config, state))
+
+
+def _measuring(config: pytest.Config, state: PluginState) -> bool:
+    """Whether this session measures (a benchmark test was collected or recorded)."""
+    if state.active or state.recorder is not None:
+        return True
+    return is_xdist_controller(config) and state.bench.settings.config_path.exists()
+
+
+def unconfigure(config: pytest.Config) -> None:
+    """``pytest_unconfigure``: put back the SIGTERM handler that was there before the session."""
+    restore_sigterm_handler(config)
 
 
 def _targets(state: PluginState) -> list[Target]:
@@ -97,6 +118,7 @@ def _targets(state: PluginState) -> list[Target]:
                 f"--llm-provider/--llm-model selected no model (have: {names})",
             )
         state.targets = targets
+        state.redactor = Redactor.for_targets(targets)
     return state.targets
 
 
@@ -155,19 +177,46 @@ def check_collection(config: pytest.Config, items: list[pytest.Item]) -> None:
 
 
 def attach_payload(item: pytest.Item, report: pytest.TestReport) -> None:
-    """``pytest_runtest_makereport``: put the test's records on its report (xdist carries it)."""
+    """``pytest_runtest_makereport``: put the test's records on its report (xdist carries it),
+    and sanitize all the report carries out (:func:`sanitize_report`)."""
     callspec = getattr(item, "callspec", None)
     case = callspec.params.get("llm_case") if callspec is not None else None
     if not isinstance(case, Case):
         return
+    state = item.config.stash.get(STATE_KEY, None)
+    redactor = state.redactor if state is not None else Redactor()
     if report.when == "call" or (report.when == "setup" and not report.passed):
         from ..outputs.junit import junit_properties
         from ..results.records import sample_records
 
         samples = item.stash.get(SAMPLES_KEY, [])
-        records = sample_records(case.describe(), samples)
+        records = sample_records(case.describe(), samples, redactor)
         report.llmbench = {"case": case.describe(), "records": records}  # type: ignore[attr-defined]
         item.user_properties.extend(junit_properties(records))  # junitxml reads them at teardown
+    sanitize_report(report, redactor)
+
+
+def sanitize_report(report: pytest.TestReport, redactor: Redactor) -> None:
+    """The last guard on what a benchmark test's report carries out of the process: its
+    ``longrepr`` (pytest prints it, JUnit XML and pytest-html read it, xdist sends it to the
+    controller), its captured output and its user properties, with the session's keys redacted
+    and control characters escaped. A failure whose text needed it keeps the sanitized text."""
+    longrepr = report.longrepr
+    if isinstance(longrepr, str):
+        report.longrepr = redactor.sanitize(longrepr)
+    elif isinstance(longrepr, tuple):  # a skip: (path, line, reason)
+        path, line, reason = longrepr
+        report.longrepr = (path, line, redactor.sanitize(reason))
+    elif longrepr is not None:
+        text = report.longreprtext
+        clean = redactor.sanitize(text)
+        if clean != text:
+            report.longrepr = clean
+    report.sections = [(title, redactor.sanitize(text)) for title, text in report.sections]
+    report.user_properties = [
+        (name, redactor.sanitize(value) if isinstance(value, str) else value)
+        for name, value in report.user_properties
+    ]
 
 
 def _recorder(state: PluginState) -> Any:
@@ -218,8 +267,11 @@ def run_gate(session: pytest.Session) -> None:
         session.testsfailed += 1
 
 
-def finish_session(config: pytest.Config) -> None:
-    """``pytest_sessionfinish``: write the results files, then release servers and connections."""
+def finish_session(config: pytest.Config, session: pytest.Session | None = None) -> None:
+    """``pytest_sessionfinish``: write the results files, then release servers and connections
+    (a SIGTERM from here on no longer interrupts: see :mod:`.shutdown`)."""
+    if session is not None:
+        sigterm_no_longer_interrupts(config, session)
     state = config.stash.get(STATE_KEY, None)
     if state is None:
         return

@@ -11,6 +11,7 @@ import pytest
 
 from ..config.reader import ConfigError
 from ..matrix import Target
+from ..measure.redact import Redactor
 from ..measure.session import BenchSession
 from ..measure.stream import Sample
 
@@ -33,6 +34,8 @@ class PluginState:
     #: A bad config found while parametrizing: a usage error at the end of collection.
     usage_error: ConfigError | None = None
     targets: list[Target] | None = None
+    #: The keys of the selected targets, for everything a test's report carries out.
+    redactor: Redactor = field(default_factory=Redactor)
     conversations: dict[str, ConversationState] = field(default_factory=dict)
     baseline: Samples | None = None
     baseline_about: dict[str, Any] | None = None

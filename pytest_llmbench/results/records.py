@@ -1,10 +1,16 @@
-"""Plain-data records of a test's measured requests, and the test's outcome on each of them."""
+"""Plain-data records of a test's measured requests, and the test's outcome on each of them.
+
+Every string of a record (the error, the answer's preview, truth, extra fields) is sanitized with
+the session's :class:`~pytest_llmbench.measure.redact.Redactor` as the record is made: every
+output (the ``.jsonl``, the results document, the reports, the terminal) is written from records.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from ..measure.redact import Redactor
 from ..schema import Key, Record
 
 if TYPE_CHECKING:
@@ -16,8 +22,12 @@ __all__ = ["PREVIEW_CHARS", "outcome", "sample_records"]
 PREVIEW_CHARS = 300
 
 
-def sample_records(case: Mapping[str, Any], samples: Iterable[Sample]) -> list[Record]:
-    """Plain-data records for the measured requests of one test (no status yet)."""
+def sample_records(
+    case: Mapping[str, Any], samples: Iterable[Sample], redactor: Redactor | None = None
+) -> list[Record]:
+    """Plain-data records for the measured requests of one test (no status yet), sanitized by
+    ``redactor`` (without one, control characters are still escaped)."""
+    clean = redactor if redactor is not None else Redactor()
     records = []
     for index, sample in enumerate(samples):
         fields = sample.measurement.to_dict()
@@ -30,7 +40,7 @@ def sample_records(case: Mapping[str, Any], samples: Iterable[Sample]) -> list[R
         if sample.server_timings is not None:
             record[Key.SERVER_TIMINGS] = sample.server_timings
         record.update(cast(Record, sample.extra or {}))
-        records.append(record)
+        records.append(cast(Record, clean.scrub(record)))
     return records
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .config.options import Settings
+from .config.reader import ConfigError
 from .config.spec import BenchConfig, ModelSpec, ProviderSpec
 
 __all__ = [
@@ -150,8 +151,42 @@ def _skip_reason(provider: ProviderSpec, key: str | None, config_path: Path) -> 
     return None
 
 
+def _key_problem(key: str) -> str | None:
+    """Why ``key`` cannot go into an HTTP header (a pasted line break, most often)."""
+    if "\n" in key or "\r" in key:
+        return "holds a line break"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
+        return "holds a control character"
+    if not key.isascii():
+        return "holds a character that is not ASCII"
+    return None
+
+
+def _resolve_key(
+    config: BenchConfig, provider: ProviderSpec, env_file: Mapping[str, str | None]
+) -> str | None:
+    """The provider's key from the environment, else the ``.env`` file; a key that no HTTP header
+    can carry is a :class:`ConfigError` naming the variable (never the value)."""
+    name = provider.api_key_env
+    if not name:
+        return None
+    key, where = os.environ.get(name), "the environment"
+    if not key:
+        key, where = env_file.get(name), f".env beside {config.path.name}"
+    problem = _key_problem(key) if key else None
+    if problem is not None:
+        raise ConfigError(
+            config.path,
+            f"providers.{provider.name}.api_key_env",
+            f"the key in {name} ({where}) {problem}; an API key is one line of printable text "
+            "(the value is not shown)",
+        )
+    return key or None
+
+
 def select_targets(config: BenchConfig, settings: Settings) -> list[Target]:
-    """Targets after ``--llm-provider`` / ``--llm-model``, with keys resolved and skips decided."""
+    """Targets after ``--llm-provider`` / ``--llm-model``, with keys resolved and skips decided;
+    raises :class:`ConfigError` for a key that cannot be sent."""
     env_file = _env_file(config.path)
     wanted = {name.lower() for name in settings.providers}
     needle = (settings.model_filter or "").lower()
@@ -164,9 +199,7 @@ def select_targets(config: BenchConfig, settings: Settings) -> list[Target]:
         ]
         if not models:
             continue
-        key = None
-        if provider.api_key_env:
-            key = os.environ.get(provider.api_key_env) or env_file.get(provider.api_key_env)
+        key = _resolve_key(config, provider, env_file)
         reason = _skip_reason(provider, key, config.path)
         timeout = settings.timeout_s or provider.timeout_s or config.defaults.timeout_s
         for model in models:

@@ -3,7 +3,8 @@
 One mechanism for every block the package reads (``config.yaml``'s sections, a model's ``sim:`` and
 ``llama_cpp:`` blocks, the simulator's profiles): a :class:`Reader` over the mapping at key path
 ``key`` raises :class:`ValidationError` ``(key, problem)``, e.g. ``sim.ttft_ms: must be >= 0, got
--1``. A null value counts as an absent one (the default applies).
+-1``. A null value counts as an absent one (the default applies). A message quotes a value through
+:func:`short_repr`: at most :data:`MAX_VALUE_CHARS` characters, however large the value.
 
 A base module: it imports nothing of the package, so every stage and ``servers/`` may use it. The
 config stage's :class:`~pytest_llmbench.config.reader.ConfigError` adds the file.
@@ -12,10 +13,14 @@ config stage's :class:`~pytest_llmbench.config.reader.ConfigError` adds the file
 from __future__ import annotations
 
 import math
+import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NoReturn, TypeVar
 
-__all__ = ["Reader", "ValidationError", "join_key"]
+__all__ = ["MAX_VALUE_CHARS", "Reader", "ValidationError", "join_key", "short_repr"]
+
+#: The most characters of a value an error message quotes (long strings keep both ends).
+MAX_VALUE_CHARS = 200
 
 T = TypeVar("T")
 
@@ -28,6 +33,23 @@ _KIND_NAMES: dict[type, str] = {
     dict: "a mapping",
     Mapping: "a mapping",
 }
+
+
+def short_repr(value: object, limit: int = MAX_VALUE_CHARS) -> str:
+    """``repr(value)`` in at most ``limit`` characters.
+
+    Built by :mod:`reprlib`, which looks at a few items per level and a few levels, so a value
+    that would print as gigabytes (a YAML alias bomb shares its lists, it does not copy them)
+    costs no more than a short one.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1000:
+        return f"a whole number of {int(math.log10(abs(value))) + 1} digits"
+    shortener = reprlib.Repr()
+    shortener.maxlevel = 4
+    shortener.maxstring = shortener.maxother = shortener.maxlong = limit - 10
+    shortener.maxlist = shortener.maxtuple = shortener.maxdict = shortener.maxset = 12
+    text = shortener.repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def join_key(prefix: str, name: str) -> str:
@@ -53,6 +75,15 @@ def _kinds_text(kinds: tuple[type, ...]) -> str:
     if {int, float} <= set(kinds):
         names = [n for n in names if n != _KIND_NAMES[int]]  # a number covers a whole number
     return " or ".join(dict.fromkeys(names))
+
+
+def _fits_float(value: float) -> bool:
+    """Whether ``float(value)`` works (an int may be too large for it)."""
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
 
 
 class Reader:
@@ -84,7 +115,10 @@ class Reader:
         known = set(allowed)
         for name in self.data:
             if name not in known:
-                self.fail(str(name), f"unknown key (expected: {', '.join(sorted(known))})")
+                shown = name if isinstance(name, str) else repr(name)
+                if len(shown) > MAX_VALUE_CHARS:
+                    shown = short_repr(name)
+                self.fail(shown, f"unknown key (expected: {', '.join(sorted(known))})")
 
     def get(
         self,
@@ -103,7 +137,7 @@ class Reader:
         if isinstance(value, bool) and bool not in kinds:
             value = object()  # YAML's yes/no must not pass for a number or a string
         if not isinstance(value, kinds):
-            self.fail(name, f"must be {_kinds_text(kinds)}, got {self.data[name]!r}")
+            self.fail(name, f"must be {_kinds_text(kinds)}, got {short_repr(self.data[name])}")
         return value
 
     def number(
@@ -127,9 +161,11 @@ class Reader:
             or not isinstance(value, int if integer else (int, float))
             or (isinstance(value, float) and not math.isfinite(value))
         ):
-            self.fail(name, f"must be {kind}{bound}, got {value!r}")
+            self.fail(name, f"must be {kind}{bound}, got {short_repr(value)}")
+        if not integer and not _fits_float(value):
+            self.fail(name, f"must be {kind}{bound} and at most 1e308, got {short_repr(value)}")
         if minimum is not None and (value <= minimum if strict else value < minimum):
-            self.fail(name, f"must be{bound}, got {value}")
+            self.fail(name, f"must be{bound}, got {short_repr(value)}")
         return value
 
     def text(self, name: str, default: str | None = None, required: bool = False) -> Any:
@@ -147,5 +183,5 @@ class Reader:
         if not isinstance(value, str) or value not in allowed:
             names = [repr(a) for a in allowed]
             options = " or ".join(names) if len(names) == 2 else "one of " + ", ".join(names)
-            self.fail(name, f"must be {options}, got {value!r}")
+            self.fail(name, f"must be {options}, got {short_repr(value)}")
         return value

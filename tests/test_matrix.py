@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from pytest_llmbench.config import Settings, load_config
+from pytest_llmbench.config import ConfigError, Settings, load_config
 from pytest_llmbench.matrix import (
     CONTEXT_MARGIN,
     Case,
@@ -169,6 +169,40 @@ def test_empty_key_in_the_environment_counts_as_unset(tmp_path, monkeypatch):
     alpha = next(t for t in _select(tmp_path) if t.provider.name == "Alpha")
     assert alpha.api_key is None
     assert alpha.skip_reason is not None and KEY_VAR in alpha.skip_reason
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        (SECRET_VALUE + "\n", "holds a line break"),
+        (SECRET_VALUE + "\r\nX-Injected: 1", "holds a line break"),
+        (SECRET_VALUE[:8] + "\x1b" + SECRET_VALUE[8:], "holds a control character"),
+        (SECRET_VALUE[:8] + "\t" + SECRET_VALUE[8:], "holds a control character"),
+        (SECRET_VALUE + "\u2019", "holds a character that is not ASCII"),
+    ],
+)
+def test_a_key_that_cannot_be_a_header_is_refused_naming_the_variable(
+    tmp_path, monkeypatch, value, problem
+):
+    monkeypatch.setenv(KEY_VAR, value)
+    with pytest.raises(ConfigError) as info:
+        _select(tmp_path)
+    error = info.value
+    assert (error.path, error.key) == (tmp_path / "config.yaml", "providers.Alpha.api_key_env")
+    assert error.problem.startswith(f"the key in {KEY_VAR} (the environment) {problem}")
+    assert "the value is not shown" in error.problem
+    assert SECRET_VALUE[:8] not in str(error)
+
+
+def test_a_key_with_a_line_break_in_dotenv_names_the_file(tmp_path):
+    (tmp_path / ".env").write_text(f'{KEY_VAR}="{SECRET_VALUE}\nmore"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"the key in {KEY_VAR} \(\.env beside config\.yaml\)"):
+        _select(tmp_path)
+
+
+def test_a_bad_key_of_a_deselected_provider_is_not_looked_at(tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_VAR, SECRET_VALUE + "\n")
+    assert [t.provider.name for t in _select(tmp_path, providers=("beta",))] == ["beta"]
 
 
 # --- select_targets: optional and managed providers ----------------------------------------

@@ -13,12 +13,14 @@ import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
-from ..validation import ValidationError
+from ..validation import ValidationError, short_repr
 from .reader import ConfigError, ConfigReader
 from .spec import (
     DEFAULT_PROMPT,
     MANAGED_KINDS,
+    MAX_TIER,
     OPENAI_COMPATIBLE_PREFIXES,
     BenchConfig,
     ConversationSpec,
@@ -28,6 +30,7 @@ from .spec import (
     ThresholdSpec,
 )
 from .thresholds import Threshold, parse_threshold
+from .yaml_file import read_yaml
 
 __all__ = ["load_config"]
 
@@ -39,11 +42,11 @@ def _tiers(reader: ConfigReader) -> tuple[int, ...]:
 
 def _tier_list(reader: ConfigReader, tiers: list[Any]) -> tuple[int, ...]:
     for index, tier in enumerate(tiers):
-        if isinstance(tier, bool) or not isinstance(tier, int) or tier < 0:
+        if isinstance(tier, bool) or not isinstance(tier, int) or not 0 <= tier <= MAX_TIER:
             raise ConfigError(
                 reader.path,
                 reader.sub(f"context_tiers[{index}]"),
-                f"must be a whole number of tokens >= 0, got {tier!r}",
+                f"must be a whole number of tokens from 0 to {MAX_TIER:,}, got {short_repr(tier)}",
             )
     if not tiers:
         raise ConfigError(reader.path, reader.sub("context_tiers"), "must list at least one tier")
@@ -69,8 +72,14 @@ def _limits(path: Path, data: object, key: str) -> tuple[Threshold, ...]:
         raise ConfigError(path, key, "must be a list of limits like 'ttft_ms.p90 <= 800'")
     limits = []
     for index, text in enumerate(data):
+        if not isinstance(text, str):
+            raise ConfigError(
+                path,
+                f"{key}[{index}]",
+                f"must be a string like 'ttft_ms.p90 <= 800', got {short_repr(text)}",
+            )
         try:
-            limits.append(parse_threshold(str(text), source=f"{path.name}: {key}"))
+            limits.append(parse_threshold(text, source=f"{path.name}: {key}"))
         except ValueError as exc:
             raise ConfigError(path, f"{key}[{index}]", str(exc)) from None
     return tuple(limits)
@@ -161,6 +170,41 @@ def _model(path: Path, data: object, key: str, managed: str | None) -> ModelSpec
     )
 
 
+def _api_base(reader: ConfigReader) -> str | None:
+    """An ``http://`` or ``https://`` URL with a host (and a valid port), or ``None``."""
+    api_base: str | None = reader.text("api_base")
+    if api_base is None:
+        return None
+    if any(ch.isspace() or not ch.isprintable() for ch in api_base):
+        reader.fail(
+            "api_base", f"must not hold spaces or control characters, got {short_repr(api_base)}"
+        )
+    parts = urlsplit(api_base)
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        reader.fail(
+            "api_base",
+            f"must be an http:// or https:// URL, got {short_repr(api_base)}",
+        )
+    try:
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError:
+        reader.fail("api_base", f"the port must be 1-65535, got {short_repr(api_base)}")
+    return api_base
+
+
+def _check_unique_ids(reader: ConfigReader, models: tuple[ModelSpec, ...]) -> None:
+    """Two models with one id would be measured as one target (one aggregate, one baseline)."""
+    first: dict[str, int] = {}
+    for index, model in enumerate(models):
+        earlier = first.setdefault(model.id, index)
+        if earlier != index:
+            reader.fail(
+                f"models[{index}].id",
+                f"duplicate model id {short_repr(model.id)} (also models[{earlier}]); give each "
+                "model of a provider its own id",
+            )
+
+
 def _provider(path: Path, name: str, data: object) -> ProviderSpec:
     reader = ConfigReader(path, data, f"providers.{name}")
     reader.check_keys(
@@ -184,7 +228,7 @@ def _provider(path: Path, name: str, data: object) -> ProviderSpec:
     prefix = reader.text("model_prefix", "")
     lean = prefix.rstrip("/") in OPENAI_COMPATIBLE_PREFIXES
     client = reader.choice("client", "lean" if lean else "litellm", ("lean", "litellm"))
-    api_base = reader.text("api_base")
+    api_base = _api_base(reader)
     if api_base is None and client == "lean" and managed is None:
         raise ConfigError(
             path,
@@ -194,6 +238,10 @@ def _provider(path: Path, name: str, data: object) -> ProviderSpec:
     models = reader.get("models", list, required=True)
     if not models:
         raise ConfigError(path, reader.sub("models"), "must list at least one model")
+    specs = tuple(
+        _model(path, m, f"{reader.key}.models[{i}]", managed) for i, m in enumerate(models)
+    )
+    _check_unique_ids(reader, specs)
     return ProviderSpec(
         name=name,
         display_name=reader.text("display_name", name),
@@ -201,9 +249,7 @@ def _provider(path: Path, name: str, data: object) -> ProviderSpec:
         api_key_env=reader.text("api_key_env"),
         model_prefix=prefix,
         client=client,
-        models=tuple(
-            _model(path, m, f"{reader.key}.models[{i}]", managed) for i, m in enumerate(models)
-        ),
+        models=specs,
         managed=managed,
         optional=reader.get("optional", bool, False),
         timeout_s=reader.number("timeout_s", None, 0, strict=True),
@@ -216,17 +262,7 @@ def _provider(path: Path, name: str, data: object) -> ProviderSpec:
 
 def load_config(path: Path) -> BenchConfig:
     """Read and validate ``path``; raises :class:`ConfigError` with the file, key and problem."""
-    import yaml
-
-    if not path.is_file():
-        raise ConfigError(path, "", "file not found (pass --llm-config PATH or create config.yaml)")
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(path, "", f"invalid YAML: {where}{problem}") from None
+    document = read_yaml(path)
     root = ConfigReader(path, document if document is not None else {}, "")
     root.check_keys({"defaults", "providers", "thresholds", "conversation"})
     providers = root.get("providers", Mapping, required=True)

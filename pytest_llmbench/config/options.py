@@ -1,12 +1,17 @@
 """Command-line options and ini keys, merged once into a frozen :class:`Settings`.
 
 Every ``--llm-*`` option has an ini twin in ``[tool.pytest.ini_options]`` (``llm_runs = 3``); the
-command line wins. Bad values are pytest usage errors (exit 4) that name the option.
+command line wins. Bad values are pytest usage errors (exit 4) that name the option: an empty value
+given on the command line (``--llm-config ''``) is one, where an empty ini value means unset;
+numbers are finite; the output paths given (results folder, baseline, export) are checked here, at
+configure time, so a file in the way is found before any request rather than after the last.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +19,8 @@ from typing import Any, TypeVar
 
 import pytest
 
+from ..validation import short_repr
+from .spec import MAX_TIER
 from .thresholds import Threshold, parse_threshold
 
 __all__ = ["Settings", "add_options"]
@@ -53,7 +60,7 @@ _OPTIONS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
     (
         "--llm-context-tiers",
         "llm_context_tiers",
-        "context tiers in prompt tokens, e.g. 0,5000,50000 "
+        f"context tiers in prompt tokens, e.g. 0,5000,50000, each at most {MAX_TIER:,} "
         "(default: the config's defaults.context_tiers)",
         "string",
         {"metavar": "LIST"},
@@ -158,8 +165,22 @@ def add_options(parser: pytest.Parser) -> None:
         parser.addini(ini, help=help_text, type=ini_type, default=None)  # type: ignore[arg-type]
 
 
-def _raw(config: pytest.Config, name: str) -> Any:
+def _flag_of(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _option(config: pytest.Config, name: str) -> Any:
+    """The command line's value; an empty one given explicitly is a usage error."""
     value = config.getoption(name)
+    if isinstance(value, str) and not value.strip():
+        raise pytest.UsageError(
+            f"{_flag_of(name)}: an empty value (leave the option out for the default)"
+        )
+    return value
+
+
+def _raw(config: pytest.Config, name: str) -> Any:
+    value = _option(config, name)
     if value is None:
         value = config.getini(name)
     return None if value in (None, "") else value
@@ -172,8 +193,9 @@ def _parse(config: pytest.Config, name: str, convert: Callable[[str], T], what: 
     try:
         return convert(str(value).strip())
     except ValueError:
-        flag = "--" + name.replace("_", "-")
-        raise pytest.UsageError(f"{flag} / ini {name}: expected {what}, got {value!r}") from None
+        raise pytest.UsageError(
+            f"{_flag_of(name)} / ini {name}: expected {what}, got {short_repr(value)}"
+        ) from None
 
 
 def _positive_int(text: str) -> int:
@@ -192,21 +214,21 @@ def _non_negative_int(text: str) -> int:
 
 def _non_negative_float(text: str) -> float:
     number = float(text)
-    if not number >= 0:
+    if not (math.isfinite(number) and number >= 0):
         raise ValueError(text)
     return number
 
 
 def _positive_float(text: str) -> float:
     number = float(text)
-    if not number > 0:
+    if not (math.isfinite(number) and number > 0):
         raise ValueError(text)
     return number
 
 
 def _tiers(text: str) -> tuple[int, ...]:
     tiers = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
-    if not tiers or any(tier < 0 for tier in tiers):
+    if not tiers or any(not 0 <= tier <= MAX_TIER for tier in tiers):
         raise ValueError(text)
     return tuple(dict.fromkeys(tiers))
 
@@ -222,13 +244,54 @@ def _path(config: pytest.Config, name: str, default: str) -> tuple[Path, bool]:
     """A path option: relative to the invocation directory on the command line, to the rootdir
     (where the ini file lives) in ini, and ``default`` under the rootdir otherwise."""
     rootdir = Path(config.rootpath)
-    value = config.getoption(name)
-    if value not in (None, ""):
+    value = _option(config, name)
+    if value is not None:
         return (Path(config.invocation_params.dir) / str(value)).resolve(), True
     value = config.getini(name)
     if value not in (None, ""):
         return (rootdir / str(value)).resolve(), True
     return (rootdir / default).resolve(), False
+
+
+def _folder_problem(folder: Path, target: Path) -> str | None:
+    """Why no file can be made in ``folder`` (made with its parents when missing), or ``None``.
+    Checked without writing anything: the plugin stays inert until a test uses it."""
+    probe = folder
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    name = "" if probe == target else f"{probe} "
+    if not probe.is_dir():
+        return f"{name}is a file, not a directory"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        return f"{name}is not writable"
+    return None
+
+
+def _file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be written as a file, or ``None``."""
+    if path.is_dir():
+        return "is a directory, not a file"
+    if path.exists() and not os.access(path, os.W_OK):
+        return "is not writable"
+    return _folder_problem(path.parent, path)
+
+
+def _check_outputs(settings: Settings, results_explicit: bool) -> None:
+    """Every output path given can be written: a usage error now, not after the last request.
+    The default results folder is left alone (a session that never benchmarks must not fail)."""
+    checks: list[tuple[str, Path, str | None]] = []
+    if settings.save and results_explicit:
+        results = settings.results_dir
+        checks.append(("llm_results_dir", results, _folder_problem(results, results)))
+    for name, path in (
+        ("llm_save_baseline", settings.save_baseline),
+        ("llm_export_benchmark", settings.export_benchmark),
+    ):
+        if path is not None:
+            checks.append((name, path, _file_problem(path)))
+    for name, path, problem in checks:
+        if problem is not None:
+            raise pytest.UsageError(f"{_flag_of(name)} / ini {name}: {path}: {problem}")
 
 
 def _limits(config: pytest.Config) -> tuple[Threshold, ...]:
@@ -277,8 +340,9 @@ class Settings:
     def from_pytest_config(cls, config: pytest.Config) -> Settings:
         """Build the settings once; raises :class:`pytest.UsageError` naming a bad option."""
         config_path, config_explicit = _path(config, "llm_config", "config.yaml")
+        results_dir, results_explicit = _path(config, "llm_results_dir", "results")
         model = _raw(config, "llm_model")
-        return cls(
+        settings = cls(
             rootdir=Path(config.rootpath),
             config_path=config_path,
             config_explicit=config_explicit,
@@ -287,11 +351,18 @@ class Settings:
             or (),
             model_filter=str(model).strip() if model is not None else None,
             context_tiers=_parse(
-                config, "llm_context_tiers", _tiers, "comma-separated token counts >= 0"
+                config,
+                "llm_context_tiers",
+                _tiers,
+                f"comma-separated token counts from 0 to {MAX_TIER:,}",
             ),
             max_tokens=_parse(config, "llm_max_tokens", _positive_int, "a whole number >= 1"),
-            temperature=_parse(config, "llm_temperature", _non_negative_float, "a number >= 0"),
-            timeout_s=_parse(config, "llm_timeout", _positive_float, "a number of seconds > 0"),
+            temperature=_parse(
+                config, "llm_temperature", _non_negative_float, "a finite number >= 0"
+            ),
+            timeout_s=_parse(
+                config, "llm_timeout", _positive_float, "a finite number of seconds > 0"
+            ),
             fail=_limits(config),
             baseline=str(_raw(config, "llm_baseline")) if _raw(config, "llm_baseline") else None,
             save_baseline=(
@@ -308,7 +379,9 @@ class Settings:
             prompts_path=(
                 _path(config, "llm_prompts", "")[0] if _raw(config, "llm_prompts") else None
             ),
-            results_dir=_path(config, "llm_results_dir", "results")[0],
+            results_dir=results_dir,
             save=not _flag(config, "llm_no_save"),
             verbose=_flag(config, "llm_verbose"),
         )
+        _check_outputs(settings, results_explicit)
+        return settings

@@ -18,6 +18,7 @@ from importlib.resources import as_file, files
 from pathlib import Path
 from typing import Any
 
+from ..validation import short_repr
 from .reader import ConfigError
 from .spec import BenchConfig
 
@@ -68,7 +69,7 @@ def _tiers(path: Path, data: Any) -> list[tuple[str, int, int]]:
                 path,
                 key,
                 f"first and last must be whole numbers, 1 <= first <= last, got "
-                f"{first!r}..{last!r}",
+                f"{short_repr(first)}..{short_repr(last)}",
             )
         tiers.append((name, first, last))
     return tiers
@@ -76,12 +77,18 @@ def _tiers(path: Path, data: Any) -> list[tuple[str, int, int]]:
 
 def load_prompts(path: Path) -> PromptSet:
     """Read and check a prompts file; numbers run 1..N in order, each within its tier's range."""
+    if path.is_dir():
+        raise ConfigError(path, "", "is a directory, not a prompts file (pass --llm-prompts FILE)")
     if not path.is_file():
         raise ConfigError(path, "", "prompts file not found (pass --llm-prompts PATH)")
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(path, "", f"cannot read: {exc.strerror or exc}") from None
+    except RecursionError:
+        raise ConfigError(path, "", "invalid JSON: nested too deeply") from None
     except ValueError as exc:
-        raise ConfigError(path, "", f"invalid JSON: {exc}") from None
+        raise ConfigError(path, "", f"invalid JSON: {str(exc).split(';')[0]}") from None
     if not isinstance(document, dict):
         raise ConfigError(path, "", "must be a JSON object with 'tiers' and 'prompts'")
     tiers = _tiers(path, document.get("tiers"))
@@ -100,11 +107,13 @@ def load_prompts(path: Path) -> PromptSet:
             raise ConfigError(
                 path,
                 f"{key}.number",
-                f"must be {index + 1} (numbers run 1..N in order), got {number!r}",
+                f"must be {index + 1} (numbers run 1..N in order), got {short_repr(number)}",
             )
-        if tier not in tier_of:
+        if not isinstance(tier, str) or tier not in tier_of:
             raise ConfigError(
-                path, f"{key}.tier", f"unknown tier {tier!r} (have: {', '.join(tier_of)})"
+                path,
+                f"{key}.tier",
+                f"unknown tier {short_repr(tier)} (have: {', '.join(tier_of)})",
             )
         first, last = tier_of[tier]
         if not first <= number <= last:

@@ -15,6 +15,7 @@ from .thresholds import Threshold
 __all__ = [
     "DEFAULT_PROMPT",
     "MANAGED_KINDS",
+    "MAX_TIER",
     "OPENAI_COMPATIBLE_PREFIXES",
     "BenchConfig",
     "ConversationSpec",
@@ -28,6 +29,9 @@ ClientKind = Literal["lean", "litellm"]
 ManagedKind = Literal["simulator", "llama_cpp"]
 FillerRole = Literal["system", "user"]
 MANAGED_KINDS = ("simulator", "llama_cpp")
+#: The largest context tier, in prompt tokens: beyond any model's context window today (the
+#: largest take 1-2 million), and a filler of this size is ~7.5 MB of text, built in seconds.
+MAX_TIER = 2_000_000
 
 # LiteLLM prefixes that speak the OpenAI wire format: these take the lean path by default.
 OPENAI_COMPATIBLE_PREFIXES = {"", "openai", "lm_studio", "hosted_vllm", "openai_like", "llamacpp"}

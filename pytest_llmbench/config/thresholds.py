@@ -7,15 +7,22 @@ Two kinds, written the same way in ``config.yaml`` (``thresholds:``) and on the 
   (``ttft_ms <= 800``) the limit applies to every single request and fails that test;
 * relative to a baseline: ``decode_tps.median: -10%``, ``ttft_ms.median: +20%``. The sign says
   how much worse is allowed; a change in the better direction never fails.
+
+A limit that can never be broken or never be met is refused: every metric a limit may name is
+never negative, so a negative absolute bound (``ttft_ms <= -5``) is a typo, and a speed cannot
+fall by 100 % or more (``decode_tps.median: -500%`` would pass anything).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
 from dataclasses import dataclass
 from typing import Literal
 
 from ..schema import GATED_FIELDS, HIGHER_IS_BETTER, LOWER_IS_BETTER
+from ..validation import short_repr
 
 __all__ = ["STATISTICS", "Threshold", "parse_threshold"]
 
@@ -65,38 +72,70 @@ class Threshold:
         return 1 + self.value / 100
 
 
-def parse_threshold(text: str, source: str = "") -> Threshold:
-    """Parse ``text``; raises :class:`ValueError` with what is wrong and what is expected."""
+def _number(text: str, value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"{short_repr(text)}: cannot read {value!r} as a number") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{short_repr(text)}: {short_repr(value)} is not a finite number")
+    return number
+
+
+def _match(text: str) -> Threshold:
     match = _ABSOLUTE.match(text)
     if match:
         field, statistic, op, value = match.groups()
-        threshold = Threshold(field, statistic, "absolute", op, float(value), source)
-    else:
-        match = _RELATIVE.match(text)
-        if not match:
-            raise ValueError(
-                f"cannot read {text!r}: expected 'FIELD[.STAT] <= VALUE' (also >=, <, >) or "
-                "'FIELD.STAT: +N%' / '-N%', e.g. 'ttft_ms.p90 <= 800' or 'decode_tps.median: -10%'"
-            )
-        field, statistic, value = match.groups()
-        threshold = Threshold(field, statistic, "relative", None, float(value), source)
+        return Threshold(field, statistic, "absolute", op, _number(text, value))
+    match = _RELATIVE.match(text)
+    if not match:
+        raise ValueError(
+            f"cannot read {short_repr(text)}: expected 'FIELD[.STAT] <= VALUE' (also >=, <, >) or "
+            "'FIELD.STAT: +N%' / '-N%', e.g. 'ttft_ms.p90 <= 800' or 'decode_tps.median: -10%'"
+        )
+    field, statistic, value = match.groups()
+    return Threshold(field, statistic, "relative", None, _number(text, value))
+
+
+def _check_possible(text: str, threshold: Threshold) -> None:
+    """Refuse a limit that can never be met, or never be broken."""
+    field, value = threshold.field, threshold.value
+    if threshold.kind == "absolute":
+        if value < 0 or (value == 0 and threshold.op == "<"):
+            never = "hold" if threshold.op in ("<=", "<") else "fail"
+            raise ValueError(f"{short_repr(text)}: can never {never}, as {field} is never negative")
+        return
+    if field not in HIGHER_IS_BETTER | LOWER_IS_BETTER:
+        raise ValueError(
+            f"{short_repr(text)}: {field} has no better direction; use an absolute limit"
+        )
+    worse_sign = 1 if field in LOWER_IS_BETTER else -1
+    if value * worse_sign <= 0:
+        direction = "+" if worse_sign > 0 else "-"
+        raise ValueError(
+            f"{short_repr(text)}: {field} is {'lower' if worse_sign > 0 else 'higher'} is "
+            f"better, so the allowed change must be {direction}N%"
+        )
+    if value <= -100:
+        raise ValueError(
+            f"{short_repr(text)}: can never fail, as {field} cannot fall by 100% or more: the "
+            "allowed change must be above -100%"
+        )
+
+
+def parse_threshold(text: str, source: str = "") -> Threshold:
+    """Parse ``text``; raises :class:`ValueError` with what is wrong and what is expected."""
+    threshold = dataclasses.replace(_match(text), source=source)
+    field = threshold.field
     if field not in GATED_FIELDS:
         raise ValueError(
-            f"{text!r}: unknown metric {field!r} (one of: {', '.join(sorted(GATED_FIELDS))})"
+            f"{short_repr(text)}: unknown metric {field!r} "
+            f"(one of: {', '.join(sorted(GATED_FIELDS))})"
         )
     if threshold.statistic is not None and threshold.statistic not in STATISTICS:
         raise ValueError(
-            f"{text!r}: unknown statistic {threshold.statistic!r} (one of: "
+            f"{short_repr(text)}: unknown statistic {threshold.statistic!r} (one of: "
             f"{', '.join(sorted(STATISTICS))})"
         )
-    if threshold.kind == "relative" and field not in HIGHER_IS_BETTER | LOWER_IS_BETTER:
-        raise ValueError(f"{text!r}: {field} has no better direction; use an absolute limit")
-    if threshold.kind == "relative":
-        worse_sign = 1 if field in LOWER_IS_BETTER else -1
-        if threshold.value * worse_sign <= 0:
-            direction = "+" if worse_sign > 0 else "-"
-            raise ValueError(
-                f"{text!r}: {field} is {'lower' if worse_sign > 0 else 'higher'} is "
-                f"better, so the allowed change must be {direction}N%"
-            )
+    _check_possible(text, threshold)
     return threshold

@@ -6,22 +6,31 @@ the last token event, ``close_ms`` the end of the stream, all from ``t0``. Reaso
 as ``reasoning_content`` or as ``<think>…</think>`` in the content; tags may be split anywhere
 across events because the split is done on the whole text after the stream ended. Whitespace right
 after ``</think>`` belongs to the reasoning block, so a non-reasoning answer has ``ttfa == ttft``.
+
+A server's ``usage`` counts are believed only when plausible: whole numbers from 0 to
+:data:`MAX_USAGE_TOKENS`, and no more cached prompt tokens than prompt tokens. An implausible one is
+dropped with a warning naming it, and the count comes from the next source (the model's tokenizer,
+tiktoken, the prompt's estimate).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..clients.base import Delta, RawStream, Usage
 
-__all__ = ["Measurement", "measure", "think_region"]
+__all__ = ["MAX_USAGE_TOKENS", "Measurement", "measure", "think_region"]
 
 OPEN_TAG, CLOSE_TAG = "<think>", "</think>"
 TOKEN_WARN_RATIO = 0.10
+#: The largest token count a server's usage is believed for: a billion tokens, beyond any context
+#: window and any output; a larger (or a negative) count is a server bug, not a measurement.
+MAX_USAGE_TOKENS = 10**9
 
 
 @dataclass
@@ -178,7 +187,7 @@ def measure(
     )
     has_reasoning, has_answer, m.reasoning, m.answer = _split(events)
     m.event_ms = [_ms(e.t_ns, raw.t0_ns) for e in events]
-    usage = Usage.from_wire(wire_usage)
+    usage, dropped = _believable(Usage.from_wire(wire_usage))
     _count_output(m, events, usage, count_tokens, tokenizer)
     m.prompt_tokens = usage.prompt
     m.prompt_token_source = "usage" if m.prompt_tokens is not None else None
@@ -187,9 +196,53 @@ def measure(
     m.cached_tokens = usage.cached
     if m.cached_tokens is None and m.prompt_token_source == prompt_estimate_source:
         m.cached_tokens = cached_tokens_estimate
+    _warn_dropped(m, dropped)
     if events:
         _time(m, raw.t0_ns, events, has_reasoning, has_answer, count_tokens)
     return m
+
+
+def _shown(count: int) -> str:
+    return str(count) if abs(count) < 10**15 else f"about 10^{int(math.log10(abs(count)))}"
+
+
+def _believable(usage: Usage) -> tuple[Usage, dict[str, int]]:
+    """``usage`` without the counts no server could mean, and those counts by name."""
+    counts = {
+        "completion": usage.completion,
+        "prompt": usage.prompt,
+        "cached": usage.cached,
+        "reasoning": usage.reasoning,
+    }
+    dropped = {}
+    for name, count in counts.items():
+        if count is not None and not 0 <= count <= MAX_USAGE_TOKENS:
+            dropped[name], counts[name] = count, None
+    cached, prompt = counts["cached"], counts["prompt"]
+    if cached is not None and prompt is not None and cached > prompt:
+        dropped["cached"], counts["cached"] = cached, None
+    return Usage(**counts), dropped
+
+
+_SOURCE_NAMES = {"tokenizer": "the model's tokenizer", "events": "the count of token events"}
+
+
+def _warn_dropped(m: Measurement, dropped: Mapping[str, int]) -> None:
+    """A warning per usage count not believed, naming it and what stands in for it."""
+    sources = {
+        "completion": m.token_source,
+        "prompt": m.prompt_token_source,
+        "cached": m.prompt_token_source if m.cached_tokens is not None else None,
+        "reasoning": m.reasoning_token_source,
+    }
+    for name, count in dropped.items():
+        source = sources[name]
+        if name == "cached" and 0 <= count <= MAX_USAGE_TOKENS:
+            problem = f"exceed its prompt tokens {m.prompt_tokens}"
+        else:
+            problem = f"is not a plausible token count (0 to {MAX_USAGE_TOKENS:,})"
+        instead = f"used {_SOURCE_NAMES.get(source, source)}" if source else "left unknown"
+        m.warnings.append(f"server usage: {name} tokens {_shown(count)} {problem}; {instead}")
 
 
 def _count_output(

@@ -10,11 +10,13 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import math
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..schema import AGGREGATED_FIELDS, Key
+from ..validation import Reader, ValidationError, short_repr
 from .stats import group_order, summarize
 
 __all__ = [
@@ -63,42 +65,90 @@ def resolve(spec: str, results_dir: Path, cwd: Path) -> Path:
             raise ValueError(f"--llm-baseline latest: no results file in {results_dir}")
         return files[-1]
     path = (cwd / spec).resolve()
+    if path.is_dir():
+        raise ValueError(f"--llm-baseline: {path} is a directory, not a results or baseline file")
     if not path.is_file():
         raise ValueError(f"--llm-baseline: {path} does not exist")
     return path
 
 
-def load_baseline(path: Path) -> tuple[Samples, dict[str, Any]]:
-    """The samples of a results file or a compact baseline file, and what it says about itself."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"--llm-baseline: cannot read {path}: {exc}") from None
-    if not isinstance(document, dict):
-        raise ValueError(f"--llm-baseline: {path} is not a results or baseline file")
-    if document.get("format") == BASELINE_FORMAT:
+def _list(reader: Reader, name: str) -> list[Any]:
+    value = reader.data.get(name)
+    if not isinstance(value, list):
+        reader.fail(name, f"must be a list, got {short_repr(value)}")
+    return value
+
+
+def _object(value: object, key: str) -> Reader:
+    """``value`` as a :class:`Reader` (``None``: an empty object)."""
+    value = {} if value is None else value
+    if not isinstance(value, Mapping):
+        raise ValidationError(key, f"must be an object, got {short_repr(value)}")
+    return Reader(value, key)
+
+
+def _group_samples(group: Reader) -> tuple[tuple[str, int | None], dict[str, list[float]]]:
+    """One group of a compact baseline: its (target, tier) and every field's samples."""
+    target = group.get("target", str, required=True)
+    tier = group.data.get("tier")
+    if tier is not None and (isinstance(tier, bool) or not isinstance(tier, int)):
+        group.fail("tier", f"must be a whole number or null, got {short_repr(tier)}")
+    fields = _object(group.data.get("samples"), group.sub("samples"))
+    samples: dict[str, list[float]] = {}
+    for name, values in fields.data.items():
+        key = fields.sub(str(name))
+        if not isinstance(values, list):
+            raise ValidationError(key, f"must be a list of numbers, got {short_repr(values)}")
+        for index, value in enumerate(values):
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or not math.isfinite(value):
+                raise ValidationError(
+                    f"{key}[{index}]", f"must be a finite number, got {short_repr(value)}"
+                )
+        samples[str(name)] = [float(v) for v in values]
+    return (target, tier), samples
+
+
+def _read_document(document: Reader, path: Path) -> tuple[Samples, dict[str, Any]]:
+    """The samples and the self-description of a parsed baseline or results document."""
+    if document.data.get("format") == BASELINE_FORMAT:
         samples: Samples = {}
-        for group in document.get("groups", []):
-            key = (str(group["target"]), group.get("tier"))
-            samples[key] = {
-                name: [float(v) for v in values]
-                for name, values in group.get("samples", {}).items()
-            }
+        for index, group in enumerate(_list(document, "groups")):
+            key, fields = _group_samples(_object(group, f"groups[{index}]"))
+            samples[key] = fields
         about = {
             "path": str(path),
-            "created": document.get("created"),
-            "fingerprint": document.get("config_fingerprint"),
+            "created": document.data.get("created"),
+            "fingerprint": document.data.get("config_fingerprint"),
         }
         return samples, about
-    if "records" in document:
-        metadata = document.get("metadata") or {}
+    if "records" in document.data:
+        records = _list(document, "records")
+        for index, record in enumerate(records):
+            _object(record, f"records[{index}]")
+        metadata = _object(document.data.get("metadata"), "metadata").data
         about = {
             "path": str(path),
             "created": metadata.get("started"),
             "fingerprint": fingerprint(metadata.get("config")),
         }
-        return samples_of(document["records"]), about
-    raise ValueError(f"--llm-baseline: {path} is neither a results file nor a baseline file")
+        return samples_of(records), about
+    raise ValidationError("", "is neither a results file nor a baseline file")
+
+
+def load_baseline(path: Path) -> tuple[Samples, dict[str, Any]]:
+    """The samples of a results file or a compact baseline file, and what it says about itself;
+    a :class:`ValueError` ``--llm-baseline: FILE: KEY: problem`` for anything malformed."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise ValueError(f"--llm-baseline: {path}: cannot read: nested too deeply") from None
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"--llm-baseline: cannot read {path}: {exc}") from None
+    try:
+        return _read_document(_object(document, ""), path)
+    except ValidationError as exc:
+        raise ValueError(f"--llm-baseline: {path}: {exc}") from None
 
 
 def write_baseline(

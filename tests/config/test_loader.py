@@ -23,6 +23,9 @@ providers:
 """
 
 
+PROVIDER = "providers: {a: {api_base: http://h, models: [{id: m}]}}"
+
+
 def _load(tmp_path, text):
     path = tmp_path / "config.yaml"
     path.write_text(text)
@@ -49,24 +52,24 @@ def test_client_defaults_follow_the_model_prefix(tmp_path):
     [
         ("providers: {}", "providers", "at least one provider"),
         (
-            "defaults: {max_tokens: 0}\nproviders: {a: {api_base: x, models: [{id: m}]}}",
+            "defaults: {max_tokens: 0}\nproviders: {a: {api_base: http://h, models: [{id: m}]}}",
             "defaults.max_tokens",
             ">= 1",
         ),
         (
-            "defaults: {context_tiers: [0, -5]}\nproviders: {a: {api_base: x, models: [{id: m}]}}",
+            "defaults: {context_tiers: [0, -5]}\n" + PROVIDER,
             "defaults.context_tiers[1]",
-            ">= 0",
+            "must be a whole number of tokens from 0 to 2,000,000, got -5",
         ),
         (
-            "providers: {a: {api_base: x, models: [{display_name: m}]}}",
+            "providers: {a: {api_base: http://h, models: [{display_name: m}]}}",
             "providers.a.models[0].id",
             "missing required key",
         ),
-        ("providers: {a: {api_base: x, moddels: []}}", "providers.a.moddels", "unknown key"),
+        ("providers: {a: {api_base: http://h, moddels: []}}", "providers.a.moddels", "unknown key"),
         ("providers: {a: {models: [{id: m}]}}", "providers.a.api_base", "required"),
         (
-            "providers: {a: {api_base: x, client: fast, models: [{id: m}]}}",
+            "providers: {a: {api_base: http://h, client: fast, models: [{id: m}]}}",
             "providers.a.client",
             "'lean' or 'litellm'",
         ),
@@ -76,19 +79,64 @@ def test_client_defaults_follow_the_model_prefix(tmp_path):
             "must be 'simulator' or 'llama_cpp', got 'docker'",
         ),
         (
-            "providers: {a: {api_base: x, models: [{id: m, filler_in: both}]}}",
+            "providers: {a: {api_base: http://h, models: [{id: m, filler_in: both}]}}",
             "providers.a.models[0].filler_in",
             "must be 'system' or 'user', got 'both'",
         ),
         (
-            "providers: {a: {api_base: x, models: [{id: m, context_window: big}]}}",
+            "providers: {a: {api_base: http://h, models: [{id: m, context_window: big}]}}",
             "providers.a.models[0].context_window",
             "must be a whole number >= 1, got 'big'",
         ),
         (
-            "providers: {a: {api_base: x, models: [{id: m, sim: {itl_ms: 1}}]}}",
+            "providers: {a: {api_base: http://h, models: [{id: m, sim: {itl_ms: 1}}]}}",
             "providers.a.models[0].sim",
             "simulator",
+        ),
+        (
+            "providers: {a: {api_base: http://h, models: [{id: m}, {id: n}, {id: m}]}}",
+            "providers.a.models[2].id",
+            "duplicate model id 'm' (also models[0])",
+        ),
+        (
+            "providers: {a: {api_base: 'localhost:8080/v1', models: [{id: m}]}}",
+            "providers.a.api_base",
+            "must be an http:// or https:// URL, got 'localhost:8080/v1'",
+        ),
+        (
+            "providers: {a: {api_base: 'file:///etc/passwd', models: [{id: m}]}}",
+            "providers.a.api_base",
+            "must be an http:// or https:// URL",
+        ),
+        (
+            "providers: {a: {api_base: 'http://h:99999/v1', models: [{id: m}]}}",
+            "providers.a.api_base",
+            "the port must be 1-65535",
+        ),
+        (
+            "providers: {a: {api_base: 'http://h/v1 x', models: [{id: m}]}}",
+            "providers.a.api_base",
+            "must not hold spaces or control characters",
+        ),
+        (
+            "defaults: {context_tiers: [0, 2000001]}\n" + PROVIDER,
+            "defaults.context_tiers[1]",
+            "must be a whole number of tokens from 0 to 2,000,000, got 2000001",
+        ),
+        (
+            "providers: {a: {api_base: http://h, context_tiers: [3000000], models: [{id: m}]}}",
+            "providers.a.context_tiers[0]",
+            "from 0 to 2,000,000",
+        ),
+        (
+            "thresholds: {defaults: [[1, 2]]}\n" + PROVIDER,
+            "thresholds.defaults[0]",
+            "must be a string like 'ttft_ms.p90 <= 800', got [1, 2]",
+        ),
+        (
+            "thresholds: {defaults: ['decode_tps.median: -100%']}\n" + PROVIDER,
+            "thresholds.defaults[0]",
+            "above -100%",
         ),
     ],
 )
@@ -168,6 +216,12 @@ def test_good_server_blocks_load(tmp_path):
 def test_invalid_yaml_names_line(tmp_path):
     with pytest.raises(ConfigError, match=r"invalid YAML: line \d+, column \d+"):
         _load(tmp_path, "providers:\n  a: [unclosed\n")
+
+
+def test_duplicate_model_ids_in_two_providers_are_fine(tmp_path):
+    text = "providers:\n  a: {api_base: http://h, models: [{id: m}]}\n"
+    text += "  b: {api_base: http://i, models: [{id: m}]}\n"
+    assert [p.models[0].id for p in _load(tmp_path, text).providers] == ["m", "m"]
 
 
 def test_missing_file(tmp_path):

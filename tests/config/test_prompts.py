@@ -129,6 +129,12 @@ def _write(tmp_path, document):
             "prompts[1].text",
             "repeats",
         ),
+        (lambda d: d["prompts"][0].update(tier=["a"]), "prompts[0].tier", "unknown tier ['a']"),
+        (
+            lambda d: d["prompts"][0].update(tier="x" * 5000),
+            "prompts[0].tier",
+            "unknown tier 'xxx",
+        ),
     ],
 )
 def test_malformed_prompts_name_the_key(tmp_path, mutate, key, problem):
@@ -140,3 +146,23 @@ def test_malformed_prompts_name_the_key(tmp_path, mutate, key, problem):
     assert info.value.key == key
     assert problem in str(info.value)
     assert "prompts.json" in str(info.value)
+    assert len(str(info.value)) < 600
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (None, "is a directory, not a prompts file"),
+        ("[" * 100_000 + "]" * 100_000, "invalid JSON: nested too deeply"),
+        ('{"tiers": 1' + "0" * 5000 + "}", "invalid JSON: Exceeds the limit (4300 digits)"),
+    ],
+)
+def test_unreadable_prompts_files_are_named(tmp_path, content, problem):
+    path = tmp_path / "prompts.json"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_text(content)
+    with pytest.raises(ConfigError) as info:
+        load_prompts(path)
+    assert str(info.value).startswith(f"{path}: {problem}"), str(info.value)[:300]

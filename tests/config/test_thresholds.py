@@ -15,6 +15,11 @@ from pytest_llmbench.config.thresholds import parse_threshold
         ("ttft_ms <= 500", "ttft_ms <= 500", True),
         ("decode_tps.median: -10%", "decode_tps.median: -10%", False),
         ("ttft_ms.median: +20%", "ttft_ms.median: +20%", False),
+        # the edges of what can still be broken
+        ("decode_tps.median: -99.5%", "decode_tps.median: -99.5%", False),
+        ("ttft_ms.median: +500%", "ttft_ms.median: +500%", False),
+        ("ttft_ms <= 0", "ttft_ms <= 0", True),
+        ("decode_tps.p90 > 0", "decode_tps.p90 > 0", False),
     ],
 )
 def test_grammar(text, label, per_request):
@@ -32,8 +37,23 @@ def test_grammar(text, label, per_request):
         ("decode_tps.median: +10%", "must be -N%"),
         ("ttft_ms.median: -20%", "must be +N%"),
         ("output_tokens.median: -5%", "no better direction"),
+        # limits that can never be broken, or never be met
+        ("ttft_ms <= -5", "'ttft_ms <= -5': can never hold, as ttft_ms is never negative"),
+        ("decode_tps.median >= -1", "can never fail, as decode_tps is never negative"),
+        ("ttft_ms.p90 < 0", "'ttft_ms.p90 < 0': can never hold, as ttft_ms is never negative"),
+        ("decode_tps.median: -500%", "must be above -100%"),
+        ("decode_tps.median: -100%", "must be above -100%"),
+        ("ttft_ms <= 1" + "0" * 400, "not a finite number"),
+        ("ttft_ms.median: +1" + "0" * 400 + "%", "not a finite number"),
+        ("ttft_ms <= 1.2.3", "cannot read '1.2.3' as a number"),
     ],
 )
 def test_malformed(text, problem):
     with pytest.raises(ValueError, match=re.escape(problem)):
         parse_threshold(text)
+
+
+def test_a_long_limit_is_quoted_short():
+    with pytest.raises(ValueError, match=r"cannot read") as info:
+        parse_threshold("ttft_ms " + "x" * 5000)
+    assert len(str(info.value)) < 500

@@ -172,3 +172,78 @@ def test_think_tags_split_at_every_byte_of_the_stream():
         assert m.ttft_ms in (1.0, 2.0)
         assert m.ttfa_ms is not None and m.ttft_ms is not None
         assert m.ttfa_ms >= m.ttft_ms
+
+
+# --- a server's usage is believed only when it is plausible ------------------------------------
+THREE = [_at(10, content=" alpha"), _at(20, content=" beta"), _at(30, content=" gamma")]
+
+
+def _with_usage(**usage):
+    return _stream([*THREE, _at(31, usage=usage)])
+
+
+@pytest.mark.parametrize("bad", [-5, -1, 10**9 + 1, 10**30, 10**400])
+def test_implausible_completion_tokens_fall_back_to_tiktoken(bad):
+    m = measure(_with_usage(completion_tokens=bad, prompt_tokens=10), count_tokens)
+    assert (m.output_tokens, m.token_source) == (count_tokens(" alpha beta gamma"), "tiktoken")
+    assert m.decode_tps is not None and 0 < m.decode_tps < 1000
+    assert m.prompt_tokens == 10  # the plausible counts are still believed
+    warning = next(w for w in m.warnings if "usage" in w)
+    assert warning.startswith("server usage: completion tokens "), warning
+    assert "not a plausible token count (0 to 1,000,000,000); used tiktoken" in warning
+    assert len(warning) < 200
+
+
+def test_implausible_completion_tokens_fall_back_to_the_models_tokenizer():
+    m = measure(_with_usage(completion_tokens=-3), count_tokens, tokenizer=lambda _: 7)
+    assert (m.output_tokens, m.token_source) == (7, "tokenizer")
+    assert any("used the model's tokenizer" in w for w in m.warnings)
+
+
+@pytest.mark.parametrize("bad", [-40, 10**30, 10**400])
+def test_implausible_prompt_tokens_fall_back_to_the_estimate(bad):
+    m = measure(
+        _with_usage(completion_tokens=3, prompt_tokens=bad), count_tokens, prompt_tokens_estimate=42
+    )
+    assert (m.prompt_tokens, m.prompt_token_source) == (42, "tiktoken")
+    assert m.prefill_tps == pytest.approx(42 / 0.010)
+    assert any(w.startswith("server usage: prompt tokens ") for w in m.warnings), m.warnings
+
+
+def test_implausible_prompt_tokens_without_an_estimate_are_unknown():
+    m = measure(_with_usage(completion_tokens=3, prompt_tokens=-40), count_tokens)
+    assert (m.prompt_tokens, m.prompt_token_source, m.prefill_tps) == (None, None, None)
+
+
+@pytest.mark.parametrize("cached", [-1, 11, 10**30])
+def test_implausible_cached_tokens_are_dropped(cached):
+    details = {"cached_tokens": cached}
+    usage: dict[str, object] = {"prompt_tokens": 10, "completion_tokens": 3}
+    usage["prompt_tokens_details"] = details
+    m = measure(_with_usage(**usage), count_tokens)
+    assert m.cached_tokens is None
+    assert m.prefill_tps == pytest.approx(10 / 0.010)
+    assert any(w.startswith("server usage: cached tokens ") for w in m.warnings), m.warnings
+
+
+def test_implausible_reasoning_tokens_fall_back_to_tiktoken():
+    deltas = [_at(5, reasoning=" thinking hard"), *THREE]
+    details = {"reasoning_tokens": -7}
+    usage = {"completion_tokens": 5, "completion_tokens_details": details}
+    m = measure(_stream([*deltas, _at(31, usage=usage)]), count_tokens)
+    assert (m.reasoning_tokens, m.reasoning_token_source) == (
+        count_tokens(" thinking hard"),
+        "tiktoken",
+    )
+    assert any(w.startswith("server usage: reasoning tokens -7") for w in m.warnings)
+
+
+def test_plausible_usage_gives_no_warning():
+    m = measure(_with_usage(completion_tokens=3, prompt_tokens=10**9), count_tokens)
+    assert (m.output_tokens, m.prompt_tokens) == (3, 10**9)
+    assert m.warnings == []
+
+
+def test_a_huge_count_is_named_without_printing_every_digit():
+    m = measure(_with_usage(completion_tokens=10**5000), count_tokens)
+    assert any("completion tokens about 10^5000 " in w for w in m.warnings), m.warnings

@@ -71,3 +71,23 @@ def test_report_needs_files(capsys):
         main(["report"])
     assert exit_info.value.code == 2
     assert "FILE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("name", "depth"), [("deep.json", 100_000), ("deep.jsonl", 100_000)])
+def test_json_nested_too_deeply_exits_2_with_a_message(tmp_path, capsys, name, depth):
+    path = tmp_path / name
+    path.write_text("[" * depth + "]" * depth + "\n")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", str(path), "-o", str(tmp_path / "out.html")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    where = f"{path}:1" if name.endswith("l") else str(path)
+    assert err.startswith(f"llmbench report: error: {where}: nested too deeply"), err[:500]
+    assert "Traceback" not in err
+
+
+def test_records_that_are_not_objects_are_refused(tmp_path):
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"records": [minimal_document()["records"][0], [1]]}))
+    with pytest.raises(ReportInputError, match=r"r\.json: records\[1\] is not a JSON object"):
+        load_document(path)

@@ -13,15 +13,21 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 __all__ = [
+    "DEFAULT_BOUNDS",
     "ChatRequest",
     "Delta",
     "ProviderError",
     "RawStream",
+    "StreamBounds",
     "StreamClient",
     "Usage",
     "error_message",
     "interpret_chunk",
+    "printable",
+    "stream_problem",
 ]
+
+_MIB = 1 << 20
 
 
 class ProviderError(Exception):
@@ -75,6 +81,75 @@ class RawStream:
     error: str | None = None
     queue_ms: float = 0.0
     t0_unix_ns: int | None = None
+
+
+@dataclass(frozen=True)
+class StreamBounds:
+    """What one streamed request may take, so that no server can hold the session or its memory.
+
+    ``max_tokens`` is the target's (a request that carries its own under ``max_tokens_field`` is
+    bounded by that one). From it, unless set:
+
+    * **total deadline**, ``total_timeout_s``: the whole request, connect to end of stream. Default
+      ``read timeout + 30 s + 0.25 s × max_tokens``: the read timeout alone already lets a server
+      think that long before its first byte (a long prompt's prefill), and 0.25 s a token allows
+      decoding as slow as 4 tokens/s. 120 s and 512 tokens give 278 s.
+    * **byte cap**, ``max_bytes``: bytes kept of one response, counted after decompression, so
+      a gzip bomb stops there too. Default ``max(64 MiB, 4 KiB × max_tokens)``: a token event is
+      about 0.2 KiB (2 KiB with ``logprobs``) and at most two are allowed per token.
+    * **token events**: after the stream, more than ``2 × max_tokens + 16`` fails the request
+      (a token event carries at least one token; the slack covers split characters).
+    * **error bodies**: at most ``max_error_bytes`` (64 KiB) of one is read.
+    """
+
+    max_tokens: int = 512
+    max_tokens_field: str = "max_tokens"
+    total_timeout_s: float | None = None
+    max_bytes: int | None = None
+    max_error_bytes: int = 64 * 1024
+
+    def request_max_tokens(self, params: Mapping[str, Any]) -> int:
+        """The request's own ``max_tokens`` when it names one, else the target's."""
+        value = params.get(self.max_tokens_field)
+        if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+            return value
+        return self.max_tokens
+
+    def deadline_s(self, max_tokens: int, read_timeout_s: float) -> float:
+        if self.total_timeout_s is not None:
+            return self.total_timeout_s
+        return read_timeout_s + 30.0 + 0.25 * max_tokens
+
+    def byte_cap(self, max_tokens: int) -> int:
+        return self.max_bytes if self.max_bytes is not None else max(64 * _MIB, 4096 * max_tokens)
+
+    @staticmethod
+    def token_event_cap(max_tokens: int) -> int:
+        return 2 * max_tokens + 16
+
+
+DEFAULT_BOUNDS = StreamBounds()
+
+
+def stream_problem(deltas: Sequence[Delta], ended: bool, max_tokens: int) -> str | None:
+    """What is wrong with a stream that arrived whole (``ended``: ``[DONE]`` or a finish reason
+    came), checked after the stream: too many token events, a cut, or no token event at all."""
+    tokens = sum(1 for d in deltas if d.is_token_event)
+    if tokens > StreamBounds.token_event_cap(max_tokens):
+        return f"the server sent {tokens:,} token events for max_tokens {max_tokens:,}"
+    if not ended:
+        return "stream cut: the stream ended without [DONE] or a finish_reason"
+    if not tokens:
+        return "the stream carried no token events"
+    return None
+
+
+def printable(text: str, limit: int = 200) -> str:
+    """The first ``limit`` characters of ``text``, control characters escaped (``\\x1b``)."""
+    head = text[:limit]
+    if head.isprintable():
+        return head
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in head)
 
 
 def _count(usage: Mapping[str, Any], *path: str) -> int | None:

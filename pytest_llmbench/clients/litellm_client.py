@@ -8,18 +8,62 @@ Import is lazy (it takes seconds) and prepared so that it does not fetch its cos
 network (``LITELLM_LOCAL_MODEL_COST_MAP``), print banners (``suppress_debug_info``), or raise on a
 model that legitimately repeats a chunk 100 times (``REPEATED_STREAMING_CHUNK_LIMIT``). Retries are
 off: a benchmark reports a failure, it does not hide it behind a second attempt.
+
+Bounded like the lean path (:class:`~.base.StreamBounds`), as far as LiteLLM lets anything in:
+LiteLLM sends its requests through an aiohttp session it is handed (``shared_session``), so this
+client hands it one whose ``raise_for_status`` hook sees every response head first. The hook
+refuses redirects, reads at most 64 KiB of an error body, fails a 200 that is not a stream format
+LiteLLM reads, and fails a compressed body: the request asks for none (``Accept-Encoding:
+identity``), because LiteLLM's HTTP layer decompresses without a limit. The loop counts chunks
+(LiteLLM hands over objects, not bytes) and stops past the token-event cap; the deadline covers
+the whole request. After the stream the same checks as the lean path run, with the provider's own
+finish reason: LiteLLM ends every stream, even a cut one, with a chunk whose finish reason is
+``stop``. Limits: a ``data: null`` event is skipped by LiteLLM without a trace, and the bytes of
+one line are bounded only by the deadline (LiteLLM buffers a line whole before it parses it).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import functools
+import json
 import os
+import re
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
-from .base import ChatRequest, Delta, ProviderError, RawStream, error_message, interpret_chunk
+import aiohttp
 
-__all__ = ["LiteLLMClient", "import_litellm"]
+from .base import (
+    DEFAULT_BOUNDS,
+    ChatRequest,
+    Delta,
+    ProviderError,
+    RawStream,
+    StreamBounds,
+    error_message,
+    interpret_chunk,
+    stream_problem,
+)
+from .guards import SSE, head_problem, watch_framing, within
+
+__all__ = ["HANDLER_PROVIDERS", "LITELLM_STREAM_TYPES", "LiteLLMClient", "import_litellm"]
+
+#: The stream formats LiteLLM's adapters read: SSE, NDJSON (Ollama), AWS event stream (Bedrock),
+#: a streamed JSON array (Gemini without ``alt=sse``). Anything else in a 200 is not a stream.
+LITELLM_STREAM_TYPES = (
+    SSE,
+    "application/x-ndjson",
+    "application/vnd.amazon.eventstream",
+    "application/json",
+)
+#: Chunks allowed beyond the token-event cap before the loop stops (role, usage, finish chunks).
+CHUNK_SLACK = 64
+#: Providers whose LiteLLM adapter sends through an ``AsyncHTTPHandler`` it is given as
+#: ``client`` (and ignores ``shared_session``); those on the openai SDK take ``shared_session``.
+HANDLER_PROVIDERS = frozenset({"anthropic", "gemini"})
 
 
 @functools.lru_cache(maxsize=1)
@@ -48,8 +92,91 @@ def _status(exc: Exception) -> int:
     return status if isinstance(status, int) else 0
 
 
+@dataclass
+class _Exchange:
+    """One request as the hook and the loop saw it (the hook finds it through :data:`_CURRENT`)."""
+
+    bounds: StreamBounds
+    t0_ns: int = 0
+    close_ns: int = 0
+    wall_ns: int = 0
+    status: int = 0  # of the last response head the hook saw; 0: none reached it
+    problem: ProviderError | None = None
+    capped: bool = False
+    finished: bool | None = None  # the provider's finish reason came; None: LiteLLM did not say
+    unwatch: list[Any] = field(default_factory=list)
+
+
+_CURRENT: contextvars.ContextVar[_Exchange | None] = contextvars.ContextVar(
+    "llmbench_litellm_exchange", default=None
+)
+
+
+async def _check_head(response: aiohttp.ClientResponse) -> None:
+    """The session's ``raise_for_status``: runs on every response head LiteLLM receives."""
+    exchange = _CURRENT.get()
+    if exchange is None:
+        return
+    exchange.status = response.status
+    bounds = exchange.bounds
+    problem = await head_problem(response, bounds.max_error_bytes, LITELLM_STREAM_TYPES)
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    if problem is None and encoding not in ("", "identity"):
+        problem = ProviderError(
+            200,
+            f"the stream came compressed ({encoding}) though the request asked for none; "
+            "LiteLLM decompresses without a limit, so it is not read",
+        )
+    if problem is not None:
+        exchange.problem = problem
+        raise problem
+    exchange.unwatch.append(watch_framing(response))
+
+
+def _provider_finished(response: Any) -> bool | None:
+    """Whether the provider sent a finish reason: LiteLLM's stream wrapper keeps it apart from
+    the ``stop`` it adds itself (``None`` where the wrapper does not say)."""
+    if not hasattr(response, "received_finish_reason"):
+        return None
+    reasons = (
+        response.received_finish_reason,
+        getattr(response, "intermittent_finish_reason", None),
+    )
+    return any(reasons)
+
+
+def _provider_of(litellm: Any, model: str, api_base: str | None) -> str | None:
+    try:
+        return str(litellm.get_llm_provider(model, api_base=api_base)[1])
+    except Exception:  # LiteLLM names the problem on the first request
+        return None
+
+
+def _root_cause(exc: BaseException) -> tuple[str, str] | None:
+    """``(what, its message)`` when the failure under LiteLLM's wrapping was the connection or
+    its framing breaking (``stream cut``) or an event that is not JSON (``malformed``)."""
+    import httpx
+
+    cut = (aiohttp.ClientPayloadError, aiohttp.ServerDisconnectedError, httpx.RemoteProtocolError)
+    seen: BaseException | None = exc
+    for _ in range(16):  # a chain is short; a cycle must not hang
+        if seen is None:
+            break
+        text = " ".join(str(seen).split())
+        if isinstance(seen, (*cut, httpx.ReadError)):
+            # aiohttp's framing errors read "400, message: …"; the 400 is not the response's.
+            return "stream cut", re.sub(r"^\d{3}, message: ", "the HTTP framing broke: ", text)
+        if isinstance(seen, json.JSONDecodeError):
+            return "malformed stream event (not JSON)", text
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 class LiteLLMClient:
-    """Streams one model through ``litellm.acompletion``."""
+    """Streams one model through ``litellm.acompletion``.
+
+    ``timeout_s`` is LiteLLM's (read) timeout; ``bounds`` the total deadline and the caps.
+    """
 
     def __init__(
         self,
@@ -58,10 +185,15 @@ class LiteLLMClient:
         api_key: str | None,
         timeout_s: float,
         verbose: bool = False,
+        bounds: StreamBounds = DEFAULT_BOUNDS,
     ) -> None:
         self.model, self.api_base, self.timeout_s = model, api_base, timeout_s
+        self.bounds = bounds
         self._api_key = api_key
         self._litellm = import_litellm(verbose)
+        self._provider = _provider_of(self._litellm, model, api_base)
+        self._session: aiohttp.ClientSession | None = None
+        self._handler: Any = None
 
     def _kwargs(self, request: ChatRequest) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -79,35 +211,116 @@ class LiteLLMClient:
         if self._api_key:
             kwargs["api_key"] = self._api_key
         kwargs.update(request.params)
+        # LiteLLM's HTTP layer decompresses without a limit: ask for the body as it is.
+        kwargs["extra_headers"] = {
+            **(kwargs.get("extra_headers") or {}),
+            "Accept-Encoding": "identity",
+        }
+        kwargs.update(self._transport())
         return {k: v for k, v in kwargs.items() if v is not None}
+
+    def _transport(self) -> dict[str, Any]:
+        """What hands LiteLLM this client's aiohttp session, whose hook checks every head."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+                raise_for_status=_check_head,
+            )
+            if self._provider in HANDLER_PROVIDERS:
+                from litellm.llms.custom_httpx.http_handler import AsyncHTTPHandler
+
+                self._handler = AsyncHTTPHandler(
+                    shared_session=self._session, follow_redirects=False
+                )
+        if self._handler is not None:
+            return {"shared_session": self._session, "client": self._handler}
+        return {"shared_session": self._session}
+
+    async def _receive(
+        self, kwargs: dict[str, Any], limit: int, chunks: list[tuple[int, Any]], exchange: _Exchange
+    ) -> None:
+        """The timed part: stamp and keep every chunk LiteLLM yields, at most ``limit``."""
+        token = _CURRENT.set(exchange)
+        try:
+            append = chunks.append
+            clock = time.perf_counter_ns
+            exchange.wall_ns = time.time_ns()  # a timestamp beside t0, never subtracted
+            exchange.t0_ns = clock()
+            response = await self._litellm.acompletion(**kwargs)
+            left = limit
+            async for chunk in response:
+                append((clock(), chunk))
+                left -= 1
+                if not left:
+                    exchange.capped = True
+                    break
+            if exchange.capped and hasattr(response, "aclose"):
+                await response.aclose()
+            exchange.finished = _provider_finished(response)
+        finally:
+            exchange.close_ns = time.perf_counter_ns()
+            _CURRENT.reset(token)
+            for unwatch in exchange.unwatch:
+                unwatch()
 
     async def stream(self, request: ChatRequest) -> RawStream:
         kwargs = self._kwargs(request)
+        bounds = self.bounds
+        max_tokens = bounds.request_max_tokens(request.params)
+        limit = bounds.token_event_cap(max_tokens) + CHUNK_SLACK
+        deadline_s = bounds.deadline_s(max_tokens, self.timeout_s)
         chunks: list[tuple[int, Any]] = []
-        append = chunks.append
-        clock = time.perf_counter_ns
+        exchange = _Exchange(bounds)
         error: str | None = None
-        wall = time.time_ns()  # a timestamp beside t0, never subtracted
-        t0 = clock()
+        late = False
         try:
-            response = await self._litellm.acompletion(**kwargs)
-            async for chunk in response:
-                append((clock(), chunk))
+            await within(deadline_s, self._receive(kwargs, limit, chunks, exchange))
+        except asyncio.TimeoutError:
+            late = True
         except Exception as exc:
-            status = _status(exc)
-            message = error_message(str(getattr(exc, "message", None) or exc))
-            if not chunks:
-                raise ProviderError(status, message) from None
-            error = f"stream failed: {message}"
-        close = clock()
+            error = self._failure(exc, exchange, bool(chunks))
+        close = exchange.close_ns or time.perf_counter_ns()
         deltas: list[Delta] = []
         for t_ns, chunk in chunks:
             try:
                 deltas.append(interpret_chunk(t_ns, _as_dict(chunk)))
             except ProviderError as exc:
-                error = exc.message
+                error = error or exc.message
                 break
-        return RawStream(t0, close, deltas, 200, error, t0_unix_ns=wall)
+        tokens = sum(1 for d in deltas if d.is_token_event)
+        if late:
+            so_far = f"{tokens:,} token events, {len(chunks):,} chunks so far"
+            error = f"exceeded the total deadline of {deadline_s:g} s ({so_far})"
+        elif exchange.capped and tokens <= bounds.token_event_cap(max_tokens):
+            error = f"the server sent more than {limit:,} chunks for max_tokens {max_tokens:,}"
+        ended = exchange.finished
+        if ended is None:
+            ended = any(d.finish_reason for d in deltas)
+        error = error or stream_problem(deltas, ended, max_tokens)
+        status = exchange.status or 200
+        return RawStream(exchange.t0_ns, close, deltas, status, error, 0.0, exchange.wall_ns)
+
+    @staticmethod
+    def _failure(exc: Exception, exchange: _Exchange, got_chunks: bool) -> str:
+        """The error of a failed stream; raises :class:`ProviderError` when no stream began."""
+        if exchange.problem is not None:
+            raise exchange.problem from None
+        message = error_message(str(getattr(exc, "message", None) or exc))
+        if exchange.status == 0 and not got_chunks:  # no response head reached the hook
+            raise ProviderError(_status(exc), message) from None
+        cause = _root_cause(exc)
+        if cause is not None:
+            return f"{cause[0]}: {cause[1]}"
+        return f"stream failed: {message}"
 
     async def aclose(self) -> None:
-        return None
+        if self._handler is not None:
+            await self._handler.close()
+        if self._session is not None:
+            await self._session.close()
+            # LiteLLM caches its provider clients by key, base and timeout, not by session: a
+            # later client would otherwise inherit this closed session, which LiteLLM replaces
+            # with a plain one that has no head checks.
+            cache = getattr(self._litellm, "in_memory_llm_clients_cache", None)
+            if cache is not None:
+                cache.flush_cache()

@@ -27,44 +27,54 @@ class StreamEnd:
 def iter_events(pieces: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, str | None, str]]:
     """Yield ``(t_ns, event name, data)`` for every SSE event that carries data.
 
-    Comments (``: ping``) and events without ``data:`` lines are dropped; CRLF is accepted; an
-    unterminated last event is still delivered with the time of the last piece.
+    Comments (``: ping``) and events without ``data:`` lines are dropped; CRLF and lone CR are
+    accepted (a CR that ends a piece waits for the next, which may bring its LF); an
+    unterminated last event is still delivered with the time of the last piece. Linear in the
+    stream's size: the unfinished event is kept as a list of pieces and joined once.
     """
-    buffer = b""
+    tail: list[bytes] = []  # the unfinished event, line ends already made LF
+    carry = b""  # a CR that ended the previous piece
     t_ns = 0
     for t_ns, data in pieces:
-        buffer += data
-        if b"\r" in buffer:
-            if buffer.endswith(b"\r"):
-                continue  # a CRLF may be split across pieces; wait for the rest
-            buffer = buffer.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        while True:
-            end = buffer.find(b"\n\n")
-            if end < 0:
-                break
-            block, buffer = buffer[:end], buffer[end + 2 :]
+        if carry or b"\r" in data:
+            data = carry + data
+            carry = b"\r" if data.endswith(b"\r") else b""
+            data = (data[:-1] if carry else data).replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        start = 0
+        if tail and data[:1] == b"\n" and tail[-1].endswith(b"\n"):
+            event = _block(b"".join(tail)[:-1])  # the blank line straddles two pieces
+            tail = []
+            start = 1
+            if event is not None:
+                yield (t_ns, *event)
+        while (end := data.find(b"\n\n", start)) >= 0:
+            block = b"".join([*tail, data[start:end]]) if tail else data[start:end]
+            tail = []
+            start = end + 2
             event = _block(block)
             if event is not None:
                 yield (t_ns, *event)
-    if buffer.strip():
-        event = _block(buffer.replace(b"\r\n", b"\n").rstrip(b"\n"))
+        if start < len(data):
+            tail.append(data[start:] if start else data)
+    if tail:
+        event = _block(b"".join(tail) if len(tail) > 1 else tail[0])
         if event is not None:
             yield (t_ns, *event)
 
 
 def _block(block: bytes) -> tuple[str | None, str] | None:
     name: str | None = None
-    data: list[str] = []
-    for raw in block.decode("utf-8", "replace").split("\n"):
-        if not raw or raw.startswith(":"):
+    data: list[bytes] = []
+    for raw in block.split(b"\n"):
+        if not raw or raw.startswith(b":"):
             continue
-        field, _, value = raw.partition(":")
-        value = value[1:] if value.startswith(" ") else value
-        if field == "data":
+        field, _, value = raw.partition(b":")
+        value = value[1:] if value.startswith(b" ") else value
+        if field == b"data":
             data.append(value)
-        elif field == "event":
-            name = value
-    return (name, "\n".join(data)) if data else None
+        elif field == b"event":
+            name = value.decode("utf-8", "replace")
+    return (name, b"\n".join(data).decode("utf-8", "replace")) if data else None
 
 
 def parse_openai_stream(pieces: Iterable[tuple[int, bytes]]) -> tuple[list[Delta], StreamEnd]:

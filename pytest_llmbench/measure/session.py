@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ..clients.base import ChatRequest, ProviderError, StreamClient
+from ..clients.base import ChatRequest, ProviderError, StreamBounds, StreamClient
 from ..config.loader import load_config
 from ..config.options import Settings
 from ..config.reader import ConfigError
@@ -104,15 +104,18 @@ class BenchSession:
 
     def _make_client(self, target: Target, api_base: str | None) -> StreamClient:
         key = target.api_key.reveal() if target.api_key else None
+        field = target.provider.max_tokens_field
+        bounds = StreamBounds(max_tokens=self.layers.max_tokens(target), max_tokens_field=field)
         if target.provider.client == "litellm":
             from ..clients.litellm_client import LiteLLMClient
 
             model = target.provider.model_prefix + target.model.id
-            return LiteLLMClient(model, api_base, key, target.timeout_s, self.settings.verbose)
+            verbose = self.settings.verbose
+            return LiteLLMClient(model, api_base, key, target.timeout_s, verbose, bounds)
         from ..clients.lean import LeanClient
 
         assert api_base is not None
-        return LeanClient(api_base, target.model.id, key, target.timeout_s)
+        return LeanClient(api_base, target.model.id, key, target.timeout_s, bounds)
 
     def _warmup_messages(self, target: Target) -> list[dict[str, str]]:
         """A short prompt; for a managed llama.cpp server, one at the session's largest tier.

@@ -64,6 +64,8 @@ class Target:
     api_key: Secret | None = field(default=None, repr=False, compare=False)
     skip_reason: str | None = None
     timeout_s: float = 120.0
+    #: The whole request's deadline (``None``: the clients' default, which scales with max_tokens).
+    total_timeout_s: float | None = None
 
     @property
     def key(self) -> str:
@@ -202,11 +204,15 @@ def select_targets(config: BenchConfig, settings: Settings) -> list[Target]:
         key = _resolve_key(config, provider, env_file)
         reason = _skip_reason(provider, key, config.path)
         timeout = settings.timeout_s or provider.timeout_s or config.defaults.timeout_s
+        total = (
+            settings.total_timeout_s or provider.total_timeout_s or config.defaults.total_timeout_s
+        )
+        secret = Secret(key) if key else None
         for model in models:
             why = reason
             if why is None and provider.managed == "llama_cpp":
                 why = _managed_reason(model)
-            targets.append(Target(provider, model, Secret(key) if key else None, why, timeout))
+            targets.append(Target(provider, model, secret, why, timeout, total))
     return targets
 
 

@@ -501,3 +501,21 @@ def test_build_turn_cases(tmp_path):
 
 def test_build_turn_cases_with_no_turns(tmp_path):
     assert build_turn_cases([_make_target(tmp_path)], 0) == []
+
+
+def test_the_total_deadline_layers_option_over_provider_over_defaults(tmp_path):
+    from pytest_llmbench.config import Settings, load_config
+    from pytest_llmbench.matrix import select_targets
+
+    path = tmp_path / "config.yaml"
+    path.write_text(
+        "defaults: {total_timeout_s: 50}\n"
+        "providers:\n"
+        "  a: {api_base: 'http://127.0.0.1:9/v1', total_timeout_s: 20, models: [{id: m}]}\n"
+        "  b: {api_base: 'http://127.0.0.1:9/v1', models: [{id: m}]}\n"
+    )
+    config = load_config(path)
+    plain = Settings(rootdir=tmp_path, config_path=path, config_explicit=True)
+    assert [t.total_timeout_s for t in select_targets(config, plain)] == [20, 50]
+    chosen = Settings(rootdir=tmp_path, config_path=path, config_explicit=True, total_timeout_s=7)
+    assert [t.total_timeout_s for t in select_targets(config, chosen)] == [7, 7]

@@ -55,13 +55,16 @@ def _tier_list(reader: ConfigReader, tiers: list[Any]) -> tuple[int, ...]:
 
 def _defaults(path: Path, data: object) -> Defaults:
     reader = ConfigReader(path, data if data is not None else {}, "defaults")
-    reader.check_keys({"max_tokens", "temperature", "context_tiers", "prompt", "timeout_s"})
+    reader.check_keys(
+        {"max_tokens", "temperature", "context_tiers", "prompt", "timeout_s", "total_timeout_s"}
+    )
     return Defaults(
         max_tokens=reader.number("max_tokens", 512, 1, integer=True),
         temperature=float(reader.number("temperature", 0.7, 0)),
         context_tiers=_tiers(reader),
         prompt=reader.text("prompt", DEFAULT_PROMPT),
         timeout_s=float(reader.number("timeout_s", 120.0, 0, strict=True)),
+        total_timeout_s=reader.number("total_timeout_s", None, 0, strict=True),
     )
 
 
@@ -218,6 +221,7 @@ def _provider(path: Path, name: str, data: object) -> ProviderSpec:
             "managed",
             "optional",
             "timeout_s",
+            "total_timeout_s",
             "max_tokens_field",
             "params",
             "context_tiers",
@@ -253,6 +257,7 @@ def _provider(path: Path, name: str, data: object) -> ProviderSpec:
         managed=managed,
         optional=reader.get("optional", bool, False),
         timeout_s=reader.number("timeout_s", None, 0, strict=True),
+        total_timeout_s=reader.number("total_timeout_s", None, 0, strict=True),
         max_tokens_field=reader.text("max_tokens_field", "max_tokens"),
         params=dict(reader.get("params", Mapping, {})),
         context_tiers=(_tiers(reader) if reader.data.get("context_tiers") is not None else None),

@@ -87,6 +87,14 @@ _OPTIONS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
         {"metavar": "SECONDS"},
     ),
     (
+        "--llm-total-timeout",
+        "llm_total_timeout",
+        "seconds a whole request may take, connect to end of stream (overrides the config; "
+        "default: the read timeout + 30 s + 0.25 s per max_tokens)",
+        "string",
+        {"metavar": "SECONDS"},
+    ),
+    (
         "--llm-turns",
         "llm_turns",
         "conversation benchmark: the first N turns (0: all; default: the config's "
@@ -326,6 +334,7 @@ class Settings:
     max_tokens: int | None = None
     temperature: float | None = None
     timeout_s: float | None = None
+    total_timeout_s: float | None = None
     fail: tuple[Threshold, ...] = ()
     baseline: str | None = None
     save_baseline: Path | None = None
@@ -362,6 +371,9 @@ class Settings:
             ),
             timeout_s=_parse(
                 config, "llm_timeout", _positive_float, "a finite number of seconds > 0"
+            ),
+            total_timeout_s=_parse(
+                config, "llm_total_timeout", _positive_float, "a finite number of seconds > 0"
             ),
             fail=_limits(config),
             baseline=str(_raw(config, "llm_baseline")) if _raw(config, "llm_baseline") else None,

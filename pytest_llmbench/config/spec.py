@@ -48,6 +48,8 @@ class Defaults:
     context_tiers: tuple[int, ...] = (0,)
     prompt: str = DEFAULT_PROMPT
     timeout_s: float = 120.0
+    #: The whole request's deadline; ``None``: it scales with max_tokens (clients.StreamBounds).
+    total_timeout_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,7 @@ class ProviderSpec:
     managed: ManagedKind | None = None
     optional: bool = False
     timeout_s: float | None = None
+    total_timeout_s: float | None = None
     max_tokens_field: str = "max_tokens"
     params: Mapping[str, Any] = field(default_factory=dict)
     context_tiers: tuple[int, ...] | None = None

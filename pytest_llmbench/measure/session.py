@@ -105,7 +105,11 @@ class BenchSession:
     def _make_client(self, target: Target, api_base: str | None) -> StreamClient:
         key = target.api_key.reveal() if target.api_key else None
         field = target.provider.max_tokens_field
-        bounds = StreamBounds(max_tokens=self.layers.max_tokens(target), max_tokens_field=field)
+        bounds = StreamBounds(
+            max_tokens=self.layers.max_tokens(target),
+            max_tokens_field=field,
+            total_timeout_s=target.total_timeout_s,
+        )
         if target.provider.client == "litellm":
             from ..clients.litellm_client import LiteLLMClient
 

@@ -99,3 +99,17 @@ def test_warm_up_claims_its_llama_timings_before_any_measured_request():
     assert claimed == [(10, 20)]
     asyncio.run(warm_up(Client(), request, None))  # other targets: nothing to claim
     assert claimed == [(10, 20)]
+
+
+def test_the_total_deadline_reaches_the_client(tmp_path):
+    bench = _session(tmp_path, total_timeout_s=7.0)
+    plain, _ = select_targets(bench.config(), bench.settings)
+
+    async def bounds() -> tuple[float | None, int]:
+        client = bench._make_client(plain, "http://127.0.0.1:9/v1")
+        try:
+            return client.bounds.total_timeout_s, client.bounds.max_tokens  # type: ignore[attr-defined]
+        finally:
+            await client.aclose()
+
+    assert asyncio.run(bounds()) == (7.0, 300)

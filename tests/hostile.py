@@ -33,6 +33,8 @@ from aiohttp import web
 
 HANDLER_LIMIT_S = 60.0
 LIFETIME_S = 900.0
+#: Terminal escapes in an error message: clear the screen, set the window title, a green "passed".
+ANSI = "\x1b[2J\x1b]0;owned\x07\x1b[32m1 passed\x1b[0m"
 BOMB_BYTES = 1 << 30
 LONG_LINE_BYTES = 40 * 1024 * 1024
 FLOOD_EVENTS = 2000
@@ -117,7 +119,8 @@ async def _stream(request: web.Request, mode: str) -> web.StreamResponse:
         bodies[mode] = b"".join([ROLE, *events, chunk(finish="stop"), DONE])
     if mode == "echo_event":
         auth = request.headers.get("Authorization", "")
-        error = {"error": {"message": f"upstream failed for {auth}", "code": 500}}
+        message = f"upstream refused the header Authorization: {auth}"
+        error = {"error": {"message": message, "code": 500}}
         bodies[mode] = ROLE + chunk(" t0") + b"data: " + json.dumps(error).encode() + b"\n\n"
     return await _write_all(request, iter([bodies[mode]]))
 
@@ -182,8 +185,11 @@ async def _errors(request: web.Request, mode: str) -> web.StreamResponse:
     if mode == "big_error":
         message = "overloaded " + "x" * BIG_ERROR_BYTES
         return web.json_response({"error": {"message": message}}, status=500)
+    if mode == "ansi_error":
+        return web.json_response({"error": {"message": f"overloaded {ANSI}"}}, status=503)
     auth = request.headers.get("Authorization", "")
-    return web.json_response({"error": {"message": f"invalid key {auth}"}}, status=401)
+    message = f"invalid credentials; the request had Authorization: {auth}"
+    return web.json_response({"error": {"message": message}}, status=401)
 
 
 MODES: dict[str, Handler] = {
@@ -195,7 +201,7 @@ MODES: dict[str, Handler] = {
     "chunk_break": _chunk_break,
     "html": _html,
     "redirect": _redirect,
-    **dict.fromkeys(("big_error", "echo_error"), _errors),
+    **dict.fromkeys(("big_error", "echo_error", "ansi_error"), _errors),
 }
 
 

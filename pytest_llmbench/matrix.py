@@ -1,4 +1,5 @@
-"""The test matrix: targets × context tiers × runs, as plain data with stable, -k friendly ids."""
+"""The test matrix: targets × context tiers × runs, and targets × load points, as plain data with
+stable, -k friendly ids."""
 
 from __future__ import annotations
 
@@ -11,16 +12,20 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .config.load_spec import LoadPoint, LoadSettings
 from .config.options import Settings
 from .config.reader import ConfigError
 from .config.spec import BenchConfig, ModelSpec, ProviderSpec
+from .schema import Key
 
 __all__ = [
     "CONTEXT_MARGIN",
     "Case",
+    "LoadCase",
     "Secret",
     "Target",
     "build_cases",
+    "build_load_cases",
     "build_turn_cases",
     "headroom_reason",
     "safe_id",
@@ -117,6 +122,26 @@ class Case:
         if self.turn is not None:
             data["turn"] = self.turn
         return data
+
+
+@dataclass(frozen=True)
+class LoadCase:
+    """One load test: a target at a load point (a ``sweep`` or ``search`` marker: the whole
+    sweep or search), with the target's load settings."""
+
+    target: Target
+    point: LoadPoint
+    load: LoadSettings = field(default_factory=LoadSettings)
+    skip_reason: str | None = None
+
+    @property
+    def id(self) -> str:
+        """``vllm-Llama-3.1-8B-c64``, ``zai-GLM-4.6-r8poisson``, ``vllm-Llama-3.1-8B-sweep``."""
+        return f"{self.target.id}-{self.point.id}"
+
+    def describe(self) -> dict[str, Any]:
+        """Plain data for results: the target's names and the point's id."""
+        return {**self.target.describe(), Key.POINT: self.point.id}
 
 
 def _env_file(config_path: Path) -> Mapping[str, str | None]:
@@ -254,3 +279,15 @@ def build_turn_cases(targets: Iterable[Target], turns: int) -> list[Case]:
         for target in targets
         for turn in range(1, turns + 1)
     ]
+
+
+def build_load_cases(
+    targets: Iterable[Target], load_for_target: Callable[[Target], LoadSettings]
+) -> list[LoadCase]:
+    """Target-major order: every point of one target (as its load settings list them), then the
+    next target; a sweep or a search is one case. A target without points has no case."""
+    cases: list[LoadCase] = []
+    for target in targets:
+        load = load_for_target(target)
+        cases.extend(LoadCase(target, point, load, target.skip_reason) for point in load.points)
+    return cases

@@ -17,7 +17,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PACKAGE = REPO / "pytest_llmbench"
-BASE = ("schema", "tokens", "validation")
+BASE = ("schema", "timers", "tokens", "validation")
 STAGES = (
     "config",
     "matrix",

@@ -8,12 +8,18 @@ from dataclasses import replace
 import pytest
 
 from pytest_llmbench.config import ConfigError, Settings, load_config
+from pytest_llmbench.config.load_grammar import parse_load_spec
+from pytest_llmbench.config.load_layers import load_settings
+from pytest_llmbench.config.load_options import LoadOptions
+from pytest_llmbench.config.load_spec import LoadSettings
 from pytest_llmbench.matrix import (
     CONTEXT_MARGIN,
     Case,
+    LoadCase,
     Secret,
     Target,
     build_cases,
+    build_load_cases,
     build_turn_cases,
     headroom_reason,
     safe_id,
@@ -519,3 +525,77 @@ def test_the_total_deadline_layers_option_over_provider_over_defaults(tmp_path):
     assert [t.total_timeout_s for t in select_targets(config, plain)] == [20, 50]
     chosen = Settings(rootdir=tmp_path, config_path=path, config_explicit=True, total_timeout_s=7)
     assert [t.total_timeout_s for t in select_targets(config, chosen)] == [7, 7]
+
+
+# --- load cases: targets × load points ----------------------------------------------------------
+
+
+def _load(*specs, **kw):
+    points = tuple(point for spec in specs for point in parse_load_spec(spec))
+    return LoadSettings(points=points, **kw)
+
+
+def test_load_case_id_is_the_target_then_the_point(tmp_path):
+    vllm = _make_target(tmp_path, "vllm", "meta-llama/Llama-3.1-8B", display="Llama-3.1-8B")
+    zai = _make_target(tmp_path, "zai", "glm-4.6", display="GLM-4.6")
+    (c64,) = _load("concurrency=64").points
+    (poisson,) = _load("rate=8:poisson").points
+    (capped,) = _load("rate=2.5:gamma=0.5:max=16").points
+    assert LoadCase(vllm, c64).id == "vllm-Llama-3.1-8B-c64"
+    assert LoadCase(zai, poisson).id == "zai-GLM-4.6-r8poisson"
+    assert LoadCase(zai, capped).id == "zai-GLM-4.6-r2.5gamma0.5-m16"
+    assert LoadCase(zai, _load("sweep").points[0]).id == "zai-GLM-4.6-sweep"
+    described = LoadCase(zai, poisson).describe()
+    assert described == {**zai.describe(), "point": "r8poisson"}
+
+
+def test_build_load_cases_is_target_major_with_each_targets_own_points(tmp_path):
+    a = _make_target(tmp_path, "a", "m1")
+    b = _make_target(tmp_path, "b", "m2", skip="KEY is not set")
+    loads = {a.key: _load("concurrency=1,8", "rate=4:poisson"), b.key: _load("concurrency=2")}
+    cases = build_load_cases([a, b], lambda t: loads[t.key])
+    assert [c.id for c in cases] == ["a-m1-c1", "a-m1-c8", "a-m1-r4poisson", "b-m2-c2"]
+    assert [c.skip_reason for c in cases] == [None, None, None, "KEY is not set"]
+    assert all(c.load is loads[c.target.key] for c in cases)
+
+
+def test_a_sweep_or_a_search_is_one_case_per_target_and_no_points_no_case(tmp_path):
+    a = _make_target(tmp_path, "a", "m1")
+    b = _make_target(tmp_path, "b", "m2")
+    c = _make_target(tmp_path, "c", "m3")
+    loads = {a.key: _load("sweep"), b.key: _load("search"), c.key: _load()}
+    cases = build_load_cases([a, b, c], lambda t: loads[t.key])
+    assert [(case.id, case.load.mode) for case in cases] == [
+        ("a-m1-sweep", "sweep"),
+        ("b-m2-search", "search"),
+    ]
+
+
+def test_load_cases_from_the_config_and_the_options(tmp_path):
+    text = """
+    defaults: {load: {points: ['concurrency=1,8'], duration_s: 20}}
+    providers:
+      vllm:
+        api_base: http://127.0.0.1:9/v1
+        models:
+          - {id: llama, display_name: Llama-3.1-8B, load: {points: ['rate=8:poisson:max=16']}}
+          - {id: qwen}
+    """
+    path = _write(tmp_path, text)
+    config = load_config(path)
+
+    def cases(settings):
+        targets = select_targets(config, settings)
+        return build_load_cases(
+            targets, lambda t: load_settings(config, t.provider, t.model, settings)
+        )
+
+    plain = cases(_settings(path))
+    assert [c.id for c in plain] == [
+        "vllm-Llama-3.1-8B-r8poisson-m16",
+        "vllm-qwen-c1",
+        "vllm-qwen-c8",
+    ]
+    assert {c.point.duration_s for c in plain} == {20.0}
+    swept = cases(_settings(path, load=LoadOptions("sweep", parse_load_spec("sweep"))))
+    assert [c.id for c in swept] == ["vllm-Llama-3.1-8B-sweep", "vllm-qwen-sweep"]

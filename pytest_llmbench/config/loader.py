@@ -2,7 +2,8 @@
 
 Sections: ``defaults``, ``providers`` (each with ``api_base``, ``api_key_env``, ``model_prefix``,
 ``models`` and the keys of :class:`~.spec.ProviderSpec`), ``conversation`` and ``thresholds``; a
-managed provider's models carry a ``sim:`` or ``llama_cpp:`` block. Every problem is reported as one
+managed provider's models carry a ``sim:`` or ``llama_cpp:`` block; ``defaults``, a provider and a
+model may each have a ``load:`` section (:mod:`.load_reader`). Every problem is reported as one
 :class:`ConfigError` naming the file, the key path and what is wrong; the plugin turns it into a
 pytest usage error (exit 4) before any request is sent.
 """
@@ -16,6 +17,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..validation import ValidationError, short_repr
+from .load_layers import check_load_sections
+from .load_reader import read_load_section
+from .load_spec import LoadLayer
 from .reader import ConfigError, ConfigReader
 from .spec import (
     DEFAULT_PROMPT,
@@ -57,6 +61,7 @@ def _defaults(path: Path, data: object) -> Defaults:
     reader = ConfigReader(path, data if data is not None else {}, "defaults")
     reader.check_keys(
         {"max_tokens", "temperature", "context_tiers", "prompt", "timeout_s", "total_timeout_s"}
+        | {"load"}
     )
     return Defaults(
         max_tokens=reader.number("max_tokens", 512, 1, integer=True),
@@ -65,6 +70,7 @@ def _defaults(path: Path, data: object) -> Defaults:
         prompt=reader.text("prompt", DEFAULT_PROMPT),
         timeout_s=float(reader.number("timeout_s", 120.0, 0, strict=True)),
         total_timeout_s=reader.number("total_timeout_s", None, 0, strict=True),
+        load=read_load_section(path, reader.data.get("load"), "defaults.load") or LoadLayer(),
     )
 
 
@@ -157,6 +163,7 @@ def _model(path: Path, data: object, key: str, managed: str | None) -> ModelSpec
             "sim",
             "llama_cpp",
             "filler_in",
+            "load",
         }
     )
     model_id = reader.text("id", required=True)
@@ -170,6 +177,7 @@ def _model(path: Path, data: object, key: str, managed: str | None) -> ModelSpec
         sim=_server_block(reader, "sim", managed),
         llama_cpp=_server_block(reader, "llama_cpp", managed),
         filler_in=filler_in,
+        load=read_load_section(path, reader.data.get("load"), reader.sub("load")),
     )
 
 
@@ -226,6 +234,7 @@ def _provider(path: Path, name: str, data: object) -> ProviderSpec:
             "params",
             "context_tiers",
             "max_tokens",
+            "load",
         }
     )
     managed = reader.choice("managed", None, MANAGED_KINDS)
@@ -262,6 +271,7 @@ def _provider(path: Path, name: str, data: object) -> ProviderSpec:
         params=dict(reader.get("params", Mapping, {})),
         context_tiers=(_tiers(reader) if reader.data.get("context_tiers") is not None else None),
         max_tokens=reader.number("max_tokens", None, 1, integer=True),
+        load=read_load_section(path, reader.data.get("load"), reader.sub("load")),
     )
 
 
@@ -280,6 +290,7 @@ def load_config(path: Path) -> BenchConfig:
         conversation=_conversation(path, root.data.get("conversation")),
         thresholds=_thresholds(path, root.data.get("thresholds")),
     )
+    check_load_sections(config)
     return _check_managed_settings(config)
 
 

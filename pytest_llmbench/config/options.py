@@ -10,22 +10,27 @@ configure time, so a file in the way is found before any request rather than aft
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
-from ..validation import short_repr
+from .load_options import LOAD_OPTIONS, LoadOptions, load_options
+from .load_spec import LoadMode
+from .option_values import flag_name as _flag_of
+from .option_values import given_option as _option
+from .option_values import non_negative_float as _non_negative_float
+from .option_values import non_negative_int as _non_negative_int
+from .option_values import option_or_ini as _raw
+from .option_values import parse_option as _parse
+from .option_values import positive_float as _positive_float
+from .option_values import positive_int as _positive_int
 from .spec import MAX_TIER
 from .thresholds import Threshold, parse_threshold
 
 __all__ = ["Settings", "add_options"]
-
-T = TypeVar("T")
 
 # (option name, ini name, help, ini type, argparse extras)
 _OPTIONS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
@@ -162,6 +167,7 @@ _OPTIONS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
         "bool",
         {"action": "store_true", "default": None},
     ),
+    *LOAD_OPTIONS,
 )
 
 
@@ -169,69 +175,9 @@ def add_options(parser: pytest.Parser) -> None:
     """Register the ``--llm-*`` options and their ini keys (``pytest_addoption``)."""
     group = parser.getgroup("llmbench", "LLM benchmarks (pytest-llmbench)")
     for flag, ini, help_text, ini_type, extra in _OPTIONS:
-        group.addoption(flag, dest=ini, help=help_text, **extra)
+        # argparse expands %-formats in help ("-10%" would crash ``pytest --help``)
+        group.addoption(flag, dest=ini, help=help_text.replace("%", "%%"), **extra)
         parser.addini(ini, help=help_text, type=ini_type, default=None)  # type: ignore[arg-type]
-
-
-def _flag_of(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
-
-def _option(config: pytest.Config, name: str) -> Any:
-    """The command line's value; an empty one given explicitly is a usage error."""
-    value = config.getoption(name)
-    if isinstance(value, str) and not value.strip():
-        raise pytest.UsageError(
-            f"{_flag_of(name)}: an empty value (leave the option out for the default)"
-        )
-    return value
-
-
-def _raw(config: pytest.Config, name: str) -> Any:
-    value = _option(config, name)
-    if value is None:
-        value = config.getini(name)
-    return None if value in (None, "") else value
-
-
-def _parse(config: pytest.Config, name: str, convert: Callable[[str], T], what: str) -> T | None:
-    value = _raw(config, name)
-    if value is None:
-        return None
-    try:
-        return convert(str(value).strip())
-    except ValueError:
-        raise pytest.UsageError(
-            f"{_flag_of(name)} / ini {name}: expected {what}, got {short_repr(value)}"
-        ) from None
-
-
-def _positive_int(text: str) -> int:
-    number = int(text)
-    if number < 1:
-        raise ValueError(text)
-    return number
-
-
-def _non_negative_int(text: str) -> int:
-    number = int(text)
-    if number < 0:
-        raise ValueError(text)
-    return number
-
-
-def _non_negative_float(text: str) -> float:
-    number = float(text)
-    if not (math.isfinite(number) and number >= 0):
-        raise ValueError(text)
-    return number
-
-
-def _positive_float(text: str) -> float:
-    number = float(text)
-    if not (math.isfinite(number) and number > 0):
-        raise ValueError(text)
-    return number
 
 
 def _tiers(text: str) -> tuple[int, ...]:
@@ -344,6 +290,13 @@ class Settings:
     results_dir: Path = dataclasses.field(default=Path("results"))
     save: bool = True
     verbose: bool = False
+    #: Load mode (``--llm-load*``): ``load.mode`` is ``points``, ``sweep`` or ``search``.
+    load: LoadOptions = dataclasses.field(default_factory=LoadOptions)
+
+    @property
+    def load_mode(self) -> LoadMode:
+        """What ``--llm-load`` asked: ``points`` (also when not given), ``sweep`` or ``search``."""
+        return self.load.mode
 
     @classmethod
     def from_pytest_config(cls, config: pytest.Config) -> Settings:
@@ -394,6 +347,7 @@ class Settings:
             results_dir=results_dir,
             save=not _flag(config, "llm_no_save"),
             verbose=_flag(config, "llm_verbose"),
+            load=load_options(config),
         )
         _check_outputs(settings, results_explicit)
         return settings

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from .load_spec import LoadLayer
 from .thresholds import Threshold
 
 __all__ = [
@@ -50,6 +51,8 @@ class Defaults:
     timeout_s: float = 120.0
     #: The whole request's deadline; ``None``: it scales with max_tokens (clients.StreamBounds).
     total_timeout_s: float | None = None
+    #: ``defaults.load``: the load mode's settings below every provider's and model's.
+    load: LoadLayer = field(default_factory=LoadLayer)
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,7 @@ class ModelSpec:
     sim: Mapping[str, Any] | None = None
     llama_cpp: Mapping[str, Any] | None = None
     filler_in: FillerRole = "system"
+    load: LoadLayer | None = None
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,7 @@ class ProviderSpec:
     params: Mapping[str, Any] = field(default_factory=dict)
     context_tiers: tuple[int, ...] | None = None
     max_tokens: int | None = None
+    load: LoadLayer | None = None
 
     @property
     def simulated(self) -> bool:

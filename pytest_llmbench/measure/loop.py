@@ -3,7 +3,8 @@
 Measurement runs on an event loop of its own, in a thread that lives for the whole session. Tests
 await it through :func:`asyncio.wrap_future`, so it does not matter which loop (or loop scope)
 pytest-asyncio gives the test: connections stay pooled and warm from one test to the next, and
-the loop that stamps arrivals does nothing else.
+the loop that stamps arrivals does nothing else. Its timers fire within microseconds
+(:mod:`pytest_llmbench.timers`), which a load point's schedule needs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import threading
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from ..timers import new_event_loop
+
 __all__ = ["MeasureLoop"]
 
 T = TypeVar("T")
@@ -23,7 +26,7 @@ class MeasureLoop:
     """An asyncio loop running in a daemon thread for the session."""
 
     def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
+        self.loop = new_event_loop()
         self._thread = threading.Thread(
             target=self.loop.run_forever, name="llmbench-measure", daemon=True
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..schema import Key, Truth
 
-__all__ = ["truth_for"]
+__all__ = ["truth_for", "truth_from_log"]
 
 
 def _server_log(sim: Any, response_id: str | None, t0_ns: int) -> dict[str, Any] | None:
@@ -32,11 +32,14 @@ def truth_for(sim: Any, response_id: str | None, t0_ns: int) -> Truth | None:
     own error (delivery and stamping). ``server_ttft_ms`` counts from the server's receipt of the
     request instead, which leaves out the request's own trip.
     """
+    data = _server_log(sim, response_id, t0_ns) if sim is not None else None
+    return truth_from_log(data, t0_ns) if data is not None else None
+
+
+def truth_from_log(data: dict[str, Any], t0_ns: int) -> Truth:
+    """The fields we measure, from the built-in server's log entry of a request sent at ``t0``."""
     from ..servers.sim.log import RequestRecord
 
-    data = _server_log(sim, response_id, t0_ns) if sim is not None else None
-    if data is None:
-        return None
     log = RequestRecord.from_dict(data)
     truth: Truth = {Key.OUTPUT_TOKENS: log.output_tokens, Key.PROMPT_TOKENS: log.prompt_tokens}
     if log.events:

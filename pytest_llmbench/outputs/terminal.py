@@ -38,11 +38,19 @@ def write_summary(
     terminal.section("llmbench", sep="=", bold=True)
     rows = aggregates_rows(document["aggregates"])
     conversations = document.get("conversations") or []
+    points = (document.get("load") or {}).get("points") or []
     if rows:
         for text in format_table(rows):
             terminal.write_line(text)
-    elif not conversations:
+    elif not conversations and not points:
         terminal.write_line("no requests were measured")
+    if points:
+        from .load_tables import LOAD_COLUMNS, load_rows, point_notes
+
+        for text in format_table(load_rows(points), LOAD_COLUMNS):
+            terminal.write_line(text)
+        for line in point_notes(points):
+            terminal.write_line(line, yellow=True)
     measured = {r.get("target") for r in document["records"] if r.get("ok")}
     skipped = sorted(
         {

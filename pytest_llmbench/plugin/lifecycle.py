@@ -16,7 +16,7 @@ import pytest
 
 from ..config.options import Settings
 from ..config.reader import ConfigError
-from ..matrix import Case, Target, build_cases, build_turn_cases, select_targets
+from ..matrix import Case, LoadCase, Target, build_cases, build_turn_cases, select_targets
 from ..measure.redact import Redactor
 from ..measure.session import BenchSession
 from .shutdown import (
@@ -65,6 +65,9 @@ def configure(config: pytest.Config) -> None:
     from . import fixtures
 
     config.pluginmanager.register(fixtures, "llmbench-fixtures")
+    from . import load_fixture
+
+    config.pluginmanager.register(load_fixture, "llmbench-load-fixtures")
     if settings.export_benchmark is not None:
         import importlib.util
 
@@ -138,12 +141,19 @@ def _cases(state: PluginState, fixturenames: list[str]) -> list[Case]:
 
 
 def generate_tests(metafunc: pytest.Metafunc) -> None:
-    """``pytest_generate_tests``: targets × tiers × runs for tests that use ``llm_case``."""
-    if "llm_case" not in metafunc.fixturenames:
+    """``pytest_generate_tests``: targets × tiers × runs for tests that use ``llm_case``,
+    targets × load points for those that use ``llm_load_case``."""
+    load = "llm_load_case" in metafunc.fixturenames
+    if "llm_case" not in metafunc.fixturenames and not load:
         return
     state = metafunc.config.stash[STATE_KEY]
     state.active = True
     try:
+        if load:
+            from .load_fixture import parametrize_load
+
+            parametrize_load(metafunc, state, _targets(state))
+            return
         cases = _cases(state, metafunc.fixturenames)
     except ConfigError as exc:
         state.usage_error = state.usage_error or exc
@@ -180,12 +190,18 @@ def attach_payload(item: pytest.Item, report: pytest.TestReport) -> None:
     """``pytest_runtest_makereport``: put the test's records on its report (xdist carries it),
     and sanitize all the report carries out (:func:`sanitize_report`)."""
     callspec = getattr(item, "callspec", None)
-    case = callspec.params.get("llm_case") if callspec is not None else None
-    if not isinstance(case, Case):
+    params = callspec.params if callspec is not None else {}
+    case = params.get("llm_case", params.get("llm_load_case"))
+    if not isinstance(case, (Case, LoadCase)):
         return
     state = item.config.stash.get(STATE_KEY, None)
     redactor = state.redactor if state is not None else Redactor()
-    if report.when == "call" or (report.when == "setup" and not report.passed):
+    if isinstance(case, LoadCase):
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            from .load_fixture import load_payload
+
+            report.llmbench = load_payload(item, case)  # type: ignore[attr-defined]
+    elif report.when == "call" or (report.when == "setup" and not report.passed):
         from ..outputs.junit import junit_properties
         from ..results.records import sample_records
 

@@ -14,13 +14,14 @@ from ..matrix import Target
 from ..measure.redact import Redactor
 from ..measure.session import BenchSession
 from ..measure.stream import Sample
+from ..schema import LoadPointResult, Record
 
 if TYPE_CHECKING:
     from ..conversation.turn import ConversationState
     from ..results.baseline import Samples
     from ..results.recorder import Recorder
 
-__all__ = ["SAMPLES_KEY", "STATE_KEY", "PluginState"]
+__all__ = ["LOAD_KEY", "SAMPLES_KEY", "STATE_KEY", "LoadOutcome", "PluginState"]
 
 
 @dataclass
@@ -49,6 +50,16 @@ class PluginState:
         return self.started.strftime("%Y%m%d-%H%M%S")
 
 
+@dataclass
+class LoadOutcome:
+    """What a load test leaves on its item for the report: the records and the figures."""
+
+    records: list[Record] = field(default_factory=list)
+    result: LoadPointResult | None = None
+
+
 STATE_KEY: pytest.StashKey[PluginState] = pytest.StashKey()
 #: The measured requests of one test, kept until its report is made.
 SAMPLES_KEY: pytest.StashKey[list[Sample]] = pytest.StashKey()
+#: A load test's records and figures, kept until its report is made.
+LOAD_KEY: pytest.StashKey[LoadOutcome] = pytest.StashKey()

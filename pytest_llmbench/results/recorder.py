@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import IO, Any, cast
 
 from ..config.spec import ConversationSpec
-from ..schema import SCHEMA_VERSION, Key, Record
+from ..schema import SCHEMA_VERSION, Key, LoadPointResult, Record
 from .calibration import calibration
 from .crosscheck import crosscheck_summary
 from .records import outcome
@@ -33,6 +33,10 @@ class Recorder:
     #: Where the conversation's knee analysis takes its factor and baseline turns from.
     conversation: ConversationSpec = field(default_factory=ConversationSpec)
     records: list[Record] = field(default_factory=list)
+    #: The load points' figures and their requests' records (kept apart from ``records``: the
+    #: aggregates, calibration and baselines are those of requests made one at a time).
+    load_points: list[LoadPointResult] = field(default_factory=list)
+    load_records: list[Record] = field(default_factory=list)
     gate: list[dict[str, Any]] = field(default_factory=list)
     gate_note: str | None = None
     _jsonl: IO[str] | None = None
@@ -58,18 +62,22 @@ class Recorder:
     def add_report(self, nodeid: str, report: Any, payload: Mapping[str, Any]) -> None:
         """Record one test's outcome from the payload its report carried."""
         status, message = outcome(report)
+        load = Key.POINT in payload["case"]
+        if load and payload.get("load") is not None:
+            self.load_points.append(payload["load"])
         records = payload.get("records") or [{**payload["case"], Key.OK: False}]
         for measured in records:
             record = cast(Record, {Key.TEST: nodeid, **measured, Key.STATUS: status})
             if status == "skipped":
                 record[Key.REASON] = message
-            elif status == "failed" and not record.get(Key.ERROR):
-                record[Key.ERROR] = message
-            self.add(record)
+            elif status == "failed" and not record.get(Key.ERROR) and not load:
+                record[Key.ERROR] = message  # a load point's failure is the point's, not each's
+            self.add(record, load)
 
-    def add(self, record: Record) -> None:
-        """Keep ``record`` and append it to the ``.jsonl`` at once (flushed)."""
-        self.records.append(record)
+    def add(self, record: Record, load: bool = False) -> None:
+        """Keep ``record`` (with the load records when ``load``) and append it to the ``.jsonl``
+        at once (flushed)."""
+        (self.load_records if load else self.records).append(record)
         path = self.jsonl_path
         if path is None:
             return
@@ -91,6 +99,7 @@ class Recorder:
             "crosscheck": crosscheck_summary(self.records),
             "gate": self.gate,
             "gate_note": self.gate_note,
+            "load": {"points": self.load_points, "records": self.load_records},
         }
 
     def conversations(self) -> list[dict[str, Any]]:

@@ -1,11 +1,11 @@
 """The results schema (a base package: it imports nothing of the package, every folder may
 import it). :mod:`.record` holds every per-request field, each metric's unit and better
-direction and the field lists the outputs use; :mod:`.load_point` the figures of a load point.
+direction and the field lists the outputs use; :mod:`.load_result` the figures of a load point.
 This package is the one place that spells a metric's key (``"ttft_ms"``); every other module
 names it through :class:`Key`.
 """
 
-from .load_point import (
+from .load_result import (
     ClientCheck,
     LoadPointResult,
     PointSummary,

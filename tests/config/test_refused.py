@@ -172,6 +172,64 @@ CASES = [
         env={KEY_VAR: "sk-refused-one\nsk-refused-two"},
         absent=("sk-refused",),
     ),
+    # -- the load: sections --------------------------------------------------------------------
+    Case(
+        "load-point-concurrency-zero",
+        {"config.yaml": _with("timeout_s: 3}", "timeout_s: 3, load: {points: ['concurrency=0']}}")},
+        needles=("config.yaml: ", "defaults.load.points[0]", "from 1 to 10,000, got 0"),
+    ),
+    Case(
+        "load-unknown-key",
+        {"config.yaml": _with("timeout_s: 3}", "timeout_s: 3, load: {duraton_s: 60}}")},
+        needles=("config.yaml: ", "defaults.load.duraton_s", "unknown key"),
+    ),
+    Case(
+        "load-point-mapping-gamma-without-burstiness",
+        {
+            "config.yaml": _with(
+                "[{id: m1}]", "[{id: m1, load: {points: [{rate: 4, arrival: gamma}]}}]"
+            )
+        },
+        needles=("config.yaml: ", "providers.loop.models[0].load.points[0].burstiness", "need"),
+    ),
+    Case(
+        "load-slo-higher-is-better",
+        {"config.yaml": _with("    models:", "    load: {slos: ['decode_tps <= 5']}\n    models:")},
+        needles=("config.yaml: ", "providers.loop.load.slos[0]", "lower is better"),
+    ),
+    Case(
+        "load-size-uniform-upside-down",
+        {
+            "config.yaml": _with(
+                "timeout_s: 3}",
+                "timeout_s: 3, load: {output_tokens: {kind: uniform, low: 90, high: 10}}}",
+            )
+        },
+        needles=("config.yaml: ", "defaults.load.output_tokens.high", "must be >= low (90)"),
+    ),
+    Case(
+        "load-dataset-missing",
+        {"config.yaml": _with("[{id: m1}]", "[{id: m1, load: {dataset: mix.jsonl}}]")},
+        needles=("config.yaml: ", "providers.loop.models[0].load.dataset", "mix.jsonl: no such"),
+    ),
+    Case(
+        "load-dataset-bad-line",
+        {
+            "config.yaml": _with("timeout_s: 3}", "timeout_s: 3, load: {dataset: mix.jsonl}}"),
+            "mix.jsonl": '{"messages": [{"role": "user", "content": "a"}]}\n{"messages": []}\n',
+        },
+        needles=("config.yaml: ", "defaults.load.dataset", "mix.jsonl: line 2: 'messages'"),
+    ),
+    Case(
+        "load-no-steady-state",
+        {
+            "config.yaml": _with(
+                "timeout_s: 3}",
+                "timeout_s: 3, load: {points: ['rate=2'], duration_s: 10, warmup_s: 10}}",
+            )
+        },
+        needles=("config.yaml: ", "defaults.load.warmup_s", "r2 of loop/m1", "no steady state"),
+    ),
     # -- baseline files ------------------------------------------------------------------------
     Case(
         "baseline-without-target",
@@ -196,6 +254,26 @@ CASES = [
         "option-tier-too-large",
         args=("--llm-context-tiers", "0,2000001"),
         needles=("--llm-context-tiers", "2,000,000"),
+    ),
+    Case(
+        "load-spec-bad-modifier",
+        args=("--llm-load", "rate=8:bursty"),
+        needles=("--llm-load / ini llm_load", "'bursty' is not a modifier"),
+    ),
+    Case(
+        "load-sweep-with-points",
+        args=("--llm-load", "sweep", "--llm-load", "concurrency=1,8"),
+        needles=("--llm-load / ini llm_load", "'sweep' stands alone"),
+    ),
+    Case(
+        "load-slo-lower-bound",
+        args=("--llm-load-slo", "ttft_ms.p99 >= 500"),
+        needles=("--llm-load-slo / ini llm_load_slo", "upper limit"),
+    ),
+    Case(
+        "load-requests-zero",
+        args=("--llm-load-requests", "0"),
+        needles=("--llm-load-requests / ini llm_load_requests", "got '0'"),
     ),
     Case(
         "results-dir-is-a-file",

@@ -1,0 +1,217 @@
+"""One load point of one target, from plan to samples: build, run, then parse.
+
+:func:`run_point` builds the point's requests (:mod:`.load_requests`), runs them on the
+measuring loop (:mod:`.load_run`) while the calling thread only reports progress, and once the
+point is over, and only then, parses every stream and computes each request's figures as a
+:class:`~.stream.Sample` with its load fields (scheduled time, lateness, queue, write) and, for
+the built-in server, its truth (one fetch of the server's log for the whole point).
+
+The load mode speaks the OpenAI-compatible wire (vLLM, SGLang, llama.cpp, LM Studio, the hosted
+APIs that follow it); a target on LiteLLM's adapters is refused with the reason.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..clients.base import Delta, RawStream, StreamBounds, error_message, stream_problem
+from ..clients.raw_http import Endpoint, Exchange
+from ..clients.sse import parse_openai_stream
+from ..config.load_spec import LoadPoint, RequestShape
+from ..matrix import Target
+from ..schema import Key
+from ..tokens import count_tokens
+from .load_requests import RequestBuilder
+from .load_run import PointOutcome, PointRunner, Progress
+from .metrics import measure
+from .schedule import arrival_offsets, planned_requests
+from .session import BenchSession
+from .stream import Sample
+
+__all__ = ["LoadUnsupported", "PointRun", "pool_size", "run_point"]
+
+#: Connections opened for a rate point without a cap: twice its rate (a second of arrivals in
+#: flight), at least this many, at most :data:`POOL_MAX`.
+POOL_MIN = 4
+POOL_MAX = 1024
+
+
+class LoadUnsupported(Exception):
+    """The target cannot be driven by the load mode (the reason is the message)."""
+
+
+@dataclass
+class PointRun:
+    """A finished (or interrupted) point: a sample per request, and what the run left."""
+
+    samples: list[Sample]
+    outcome: PointOutcome
+    notes: list[str] = field(default_factory=list)
+
+
+def pool_size(point: LoadPoint) -> int:
+    """Connections to open and warm before ``point`` starts."""
+    if point.kind == "concurrency":
+        assert point.concurrency is not None
+        return point.concurrency
+    if point.max_in_flight is not None:
+        return point.max_in_flight
+    assert point.rate is not None
+    return min(POOL_MAX, max(POOL_MIN, round(2 * point.rate)))
+
+
+def _expected(point: LoadPoint) -> int:
+    planned = planned_requests(point)
+    if planned is not None:
+        return planned
+    assert point.concurrency is not None
+    assert point.duration_s is not None
+    return point.concurrency * max(8, round(point.duration_s))
+
+
+def run_point(
+    bench: BenchSession,
+    target: Target,
+    point: LoadPoint,
+    shape: RequestShape,
+    tick: Callable[[Progress], None] | None = None,
+) -> PointRun:
+    """Run ``point`` against ``target``; ``tick`` is called about once a second meanwhile.
+
+    On Ctrl-C the requests in flight are ended and every finished one is parsed into its
+    sample: the run comes back with ``outcome.interrupted`` set, for the caller to record the
+    samples and then stop the session.
+    """
+    if target.provider.client != "lean":
+        raise LoadUnsupported(
+            f"{target.key}: the load mode speaks the OpenAI-compatible wire; this target uses "
+            f"LiteLLM's {target.provider.model_prefix or 'adapter'} (client: litellm)"
+        )
+    api_base = bench.endpoints.api_base(target)
+    assert api_base is not None
+    endpoint = Endpoint(api_base)
+    key = target.api_key.reveal() if target.api_key else None
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    params = bench.layers.request_params(target, {})
+    builder = RequestBuilder(
+        endpoint, target.model.id, shape, point, params, headers,
+        target.provider.max_tokens_field, target.model.filler_in or "system",
+        bench.settings.config_path.parent,
+    )  # fmt: skip
+    offsets = arrival_offsets(point, shape.seed) if point.kind == "rate" else None
+    builder.prebuild(len(offsets) if offsets is not None else _expected(point))
+    most = max(builder.planned_output, default=1)
+    bounds = StreamBounds(max_tokens=most, total_timeout_s=target.total_timeout_s)
+    progress = Progress(point.duration_s, planned_requests(point))
+    runner = PointRunner(
+        endpoint, point, builder, builder.warm_request(), offsets=offsets,
+        pool=pool_size(point), cap_bytes=bounds.byte_cap(most),
+        deadline_s=bounds.deadline_s(most, target.timeout_s), progress=progress,
+    )  # fmt: skip
+    future = bench.loop.submit(runner.run())
+    try:
+        outcome = _wait(future, progress, tick)
+    except KeyboardInterrupt:
+        bench.loop.loop.call_soon_threadsafe(runner.abort_all, "interrupted: Ctrl-C")
+        outcome = future.result(timeout=30)
+        outcome.interrupted = True
+    return _parsed(bench, target, builder, outcome, bounds)
+
+
+def _wait(
+    future: concurrent.futures.Future[PointOutcome],
+    progress: Progress,
+    tick: Callable[[Progress], None] | None,
+) -> PointOutcome:
+    while True:
+        try:
+            return future.result(timeout=1.0)
+        except concurrent.futures.TimeoutError:
+            if tick is not None:
+                tick(progress)
+
+
+def _parsed(
+    bench: BenchSession,
+    target: Target,
+    builder: RequestBuilder,
+    outcome: PointOutcome,
+    bounds: StreamBounds,
+) -> PointRun:
+    """Every exchange parsed into a sample: the point is over, nothing is live any more."""
+    sim = bench.endpoints.sim_for(target)
+    logs = _sim_logs(sim, outcome.start_ns)
+    samples = []
+    for exchange in sorted(outcome.exchanges, key=lambda e: e.index):
+        max_tokens = builder.planned_output[exchange.index]
+        raw = _raw_stream(exchange, max_tokens)
+        measurement = measure(raw, count_tokens, builder.planned_prompt[exchange.index])
+        sample = Sample(measurement, extra=_load_fields(exchange, raw, measurement))
+        log = logs.get(measurement.response_id or "")
+        if log is not None:
+            from .truth import truth_from_log
+
+            sample.truth = truth_from_log(log, exchange.t0_ns)
+        samples.append(sample)
+    notes = list(outcome.notes)
+    if outcome.opened_during:
+        notes.append(
+            f"{outcome.opened_during} connections opened during the point (their handshakes "
+            "count in their requests' times)"
+        )
+    if builder.built_late:
+        notes.append(f"{builder.built_late} requests were built during the point")
+    return PointRun(samples, outcome, notes)
+
+
+def _sim_logs(sim: Any, start_ns: int) -> dict[str, dict[str, Any]]:
+    """The built-in server's log of the point, by request id (empty for other servers)."""
+    if sim is None:
+        return {}
+    try:
+        return {str(log["id"]): log for log in sim.requests(since_ns=start_ns - 10**9)}
+    except OSError:  # truth is a bonus; an unreachable log is not a failure
+        return {}
+
+
+def _raw_stream(exchange: Exchange, max_tokens: int) -> RawStream:
+    error = exchange.error
+    deltas: list[Delta] = []
+    if exchange.status == 200 and exchange.error_kind not in ("content_type", "encoding"):
+        deltas, end = parse_openai_stream(zip(exchange.stamps, exchange.pieces, strict=True))
+        if error is None:
+            ended = end.done or any(d.finish_reason for d in deltas)
+            error = end.error or stream_problem(deltas, ended, max_tokens)
+            if error is not None:
+                exchange.fail("malformed" if end.error else "stream", error)
+    elif error is None and exchange.status:
+        message = error_message(b"".join(exchange.pieces))
+        error = f"HTTP {exchange.status}: {message}"
+        status = exchange.status
+        exchange.fail(
+            "http_429" if status == 429 else "http_5xx" if status >= 500 else "http_4xx", error
+        )
+    close = exchange.close_ns or exchange.t0_ns
+    queue_ms = exchange.queue_ns / 1e6
+    return RawStream(
+        exchange.t0_ns, close, deltas, exchange.status, error, queue_ms, exchange.wall_ns
+    )
+
+
+def _load_fields(exchange: Exchange, raw: RawStream, m: Any) -> dict[str, Any]:
+    """The record fields of a load request beside the measured ones (docs/metrics.md)."""
+    ahead_ms = (exchange.t0_ns - exchange.sched_ns) / 1e6  # from the schedule to the send
+    late = ahead_ms - exchange.queue_ns / 1e6
+    written = exchange.written_ns - exchange.t0_ns if exchange.written_ns else None
+    return {
+        Key.T0_NS: exchange.t0_ns,
+        Key.SCHED_NS: exchange.sched_ns,
+        Key.SEND_LATE_MS: late,
+        Key.WRITTEN_MS: written / 1e6 if written is not None else None,
+        Key.SCHED_TTFT_MS: m.ttft_ms + ahead_ms if m.ttft_ms is not None else None,
+        Key.SCHED_E2E_MS: m.e2e_ms + ahead_ms if m.e2e_ms is not None else None,
+        Key.ERROR_KIND: exchange.error_kind if raw.error is not None else None,
+    }

@@ -1,0 +1,182 @@
+"""The ``llm_load`` fixture: one load point of one target, run as a test.
+
+A test that asks for ``llm_load`` is parametrized over targets × load points (``test_load[
+local-sim-c64]``); ``llm_load.run()`` runs the point (:func:`~..measure.load_point.run_point`),
+shows a progress line while it runs, keeps a record per request, computes the point's figures
+(:func:`~..results.load_figures.point_figures`) and fails the test when the point's error rate
+passes the limit, with the counts by kind. The records and the figures ride on the test's report
+to the results like every other test's (:func:`.lifecycle.attach_payload`).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, cast
+
+import pytest
+
+from ..matrix import LoadCase
+from ..schema import Key, LoadPointResult, Record
+from .stash import LOAD_KEY, STATE_KEY, LoadOutcome, PluginState
+
+__all__ = ["LoadDriver", "llm_load", "llm_load_case", "load_payload", "parametrize_load"]
+
+#: Without a terminal that redraws a line, a progress line is printed this often.
+PLAIN_PROGRESS_S = 10.0
+
+
+class LoadDriver:
+    """Runs this test's load point; see the module docstring."""
+
+    def __init__(self, request: pytest.FixtureRequest, case: LoadCase) -> None:
+        self.request, self.case = request, case
+        self.state: PluginState = request.config.stash[STATE_KEY]
+        self._last_line = 0.0
+        self._events = (0, 0.0)
+
+    def run(self) -> LoadPointResult:
+        """Run the point and return its figures (a :class:`~..schema.LoadPointResult`)."""
+        from ..measure.load_point import LoadUnsupported, run_point
+        from ..measure.load_run import WarmUpError
+        from ..results.load_figures import judge_request, point_figures
+        from ..results.records import sample_records
+
+        case, state = self.case, self.state
+        bench = state.bench
+        try:
+            run = run_point(bench, case.target, case.point, case.load.shape, self._tick)
+        except LoadUnsupported as exc:
+            pytest.skip(str(exc))
+        except (WarmUpError, OSError) as exc:
+            message = state.redactor.sanitize(str(exc))
+            pytest.fail(f"{case.target.key} {case.point.id}: {message}", pytrace=False)
+        finally:
+            self._end_progress()
+        records = sample_records(case.describe(), run.samples, state.redactor)
+        outcome = self.request.node.stash.setdefault(LOAD_KEY, LoadOutcome())
+        outcome.records = records
+        slos = case.load.slos
+        for record in records:
+            record[Key.GOOD] = judge_request(record, slos)
+        outcome.result = result = point_figures(
+            cast(list[dict[str, Any]], records),
+            test=self.request.node.nodeid,
+            target=case.target.key,
+            point=case.point,
+            slos=slos,
+            loop_lags_ms=run.outcome.lags_ms,
+            cpu_s=run.outcome.cpu_s,
+            wall_s=run.outcome.wall_s,
+            max_error_rate=case.load.max_error_rate,
+        )
+        result["flags"] += [note for note in run.notes if note not in result["flags"]]
+        if run.outcome.interrupted:
+            raise KeyboardInterrupt
+        self._check_errors(result)
+        return result
+
+    def _check_errors(self, result: LoadPointResult) -> None:
+        started = result["started"]
+        rate = result["errors"] / started if started else 0.0
+        if started and rate <= self.case.load.max_error_rate:
+            return
+        kinds = ", ".join(f"{k} {n}" for k, n in sorted(result["errors_by_kind"].items()))
+        first = next((r.get(Key.ERROR) for r in self._records() if r.get(Key.ERROR)), None)
+        pytest.fail(
+            f"{self.case.target.key} {self.case.point.id}: {result['errors']} of {started} "
+            f"requests failed ({rate:.0%} > max_error_rate {self.case.load.max_error_rate:.0%}; "
+            f"{kinds or 'none'}); first: {first}",
+            pytrace=False,
+        )
+
+    def _records(self) -> list[Record]:
+        outcome = self.request.node.stash.get(LOAD_KEY, None)
+        return outcome.records if outcome is not None else []
+
+    # -- the live progress line ------------------------------------------------------------------
+    def _tick(self, progress: Any) -> None:
+        terminal = self.request.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.request.config.pluginmanager.get_plugin("capturemanager")
+        if terminal is None or capture is None:
+            return
+        from ..outputs.load_tables import progress_line
+
+        now = time.perf_counter_ns()
+        elapsed = max(0.0, (now - progress.start_ns) / 1e9) if progress.start_ns else 0.0
+        pieces, at = self._events
+        rate = (progress.pieces - pieces) / ((now - at) / 1e9) if at else 0.0
+        self._events = (progress.pieces, now)
+        name = f"{self.case.target.key} {self.case.point.id}"
+        line = progress_line(
+            name, elapsed, progress.planned_s, progress.done, progress.in_flight,
+            progress.errors, rate,
+        )  # fmt: skip
+        live = sys.stdout.isatty()
+        if not live and elapsed - self._last_line < PLAIN_PROGRESS_S:
+            return
+        self._last_line = elapsed
+        with capture.global_and_fixture_disabled():
+            if live:
+                terminal.write("\r" + line.ljust(100))
+            else:
+                terminal.write_line(line)
+
+    def _end_progress(self) -> None:
+        terminal = self.request.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.request.config.pluginmanager.get_plugin("capturemanager")
+        if terminal is not None and capture is not None and sys.stdout.isatty():
+            with capture.global_and_fixture_disabled():
+                terminal.write("\r" + " " * 100 + "\r")
+
+
+@pytest.fixture
+def llm_load_case(request: pytest.FixtureRequest) -> LoadCase:
+    """The plugin's parametrization of this load test (target, point, load settings)."""
+    param = getattr(request, "param", None)
+    if not isinstance(param, LoadCase):
+        pytest.fail(
+            "llm_load_case is parametrized by pytest-llmbench; request llm_load instead",
+            pytrace=False,
+        )
+    return param
+
+
+@pytest.fixture
+def llm_load(request: pytest.FixtureRequest, llm_load_case: LoadCase) -> LoadDriver:
+    """This test's load point of its target; call ``.run()`` to run it."""
+    if llm_load_case.skip_reason:
+        pytest.skip(llm_load_case.skip_reason)
+    return LoadDriver(request, llm_load_case)
+
+
+def parametrize_load(metafunc: pytest.Metafunc, state: PluginState, targets: list[Any]) -> None:
+    """``pytest_generate_tests`` for a load test: targets × their load points."""
+    from ..config.load_layers import load_settings
+    from ..matrix import build_load_cases
+
+    bench = state.bench
+    config = bench.config()
+    cases = build_load_cases(
+        targets, lambda t: load_settings(config, t.provider, t.model, bench.settings)
+    )
+    params = []
+    for case in cases:
+        target = case.target
+        marks = [pytest.mark.llm(provider=target.provider.name, model=target.model.id,
+                                 target=target.key, point=case.point.id)]  # fmt: skip
+        if case.skip_reason:
+            marks.append(pytest.mark.skip(reason=case.skip_reason))
+        params.append(pytest.param(case, id=case.id, marks=marks))
+    if not params:
+        reason = "no load points: give load.points in config.yaml or --llm-load"
+        params.append(pytest.param(None, id="no-points", marks=pytest.mark.skip(reason=reason)))
+    metafunc.parametrize("llm_load_case", params, indirect=True)
+
+
+def load_payload(item: pytest.Item, case: LoadCase) -> dict[str, Any]:
+    """What a load test's report carries: its records and its point's figures."""
+    outcome = item.stash.get(LOAD_KEY, None)
+    records = outcome.records if outcome is not None else []
+    result = outcome.result if outcome is not None else None
+    return {"case": case.describe(), "records": records, "load": result}

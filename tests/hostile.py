@@ -1,36 +1,49 @@
-"""A hostile OpenAI-compatible streaming server on loopback, for the clients' bounds tests.
+"""A hostile streaming server on loopback, for the clients' bounds tests, in three wire formats.
 
-Every request picks its misbehaviour by the model name (``"model": "endless"``, or through
-LiteLLM ``openai/endless``) or by the ``X-Hostile-Mode`` header. The server runs on its own event
-loop in a daemon thread, on free loopback ports, and bounds itself: no handler runs longer than
-:data:`HANDLER_LIMIT_S`, and the whole server stops after :data:`LIFETIME_S` even if nobody stops
-it. A second site on another port (``elsewhere``) answers whatever is redirected to it.
+It speaks OpenAI's chat completions (``/v1/chat/completions``), Anthropic's messages
+(``/v1/messages``) and Gemini's ``streamGenerateContent`` (``/models/<model>:…`` and
+``/v1beta/models/<model>:…``), the wire chosen by the path (tests/hostile_wires.py builds the
+events). Every request picks its misbehaviour by the model name (``"model": "endless"``, through
+LiteLLM ``openai/endless``, ``anthropic/endless`` or ``gemini/endless``, the last in the path) or
+by the ``X-Hostile-Mode`` header. The server runs on its own event loop in a daemon thread, on free
+loopback ports, and bounds itself: no handler runs longer than :data:`HANDLER_LIMIT_S`, and the
+whole server stops after :data:`LIFETIME_S` even if nobody stops it. A second site on another port
+(``elsewhere``) answers whatever is redirected to it.
 
-Modes (see :data:`MODES`): ``ok``, ``empty`` (no token events), ``no_end`` (no ``[DONE]``, no
-finish reason), ``endless`` (tokens without end), ``trickle`` (one byte a second), ``gzip_bomb``
-(a gzip body of :data:`BOMB_BYTES` zeros, compressed lazily), ``long_line`` (an unterminated
-40 MB SSE line), ``html`` (a 200 HTML page), ``malformed`` (a broken event mid-stream),
-``redirect`` (302 to ``elsewhere``), ``chunk_break`` (invalid chunked framing mid-stream),
-``flood`` (:data:`FLOOD_EVENTS` token events whatever ``max_tokens`` says), ``big_error`` (a 500
-with a 5 MB body), ``echo_error`` (a 401 whose body repeats the Authorization header) and
-``echo_event`` (an error event in a 200 stream repeating it).
+Modes (see :data:`MODES`), each in every wire: ``ok``, ``empty`` (no token events), ``no_end``
+(tokens, then the body ends without the finish reason or terminal event), ``endless`` (tokens
+without end), ``trickle`` (one byte a second), ``gzip_bomb`` (a gzip body of :data:`BOMB_BYTES`
+zeros, compressed lazily), ``long_line`` (an unterminated 40 MB SSE line), ``html`` (a 200 HTML
+page), ``malformed`` (a broken event mid-stream), ``redirect`` (302 to ``elsewhere``),
+``chunk_break`` (invalid chunked framing mid-stream), ``flood`` (:data:`FLOOD_EVENTS` token events
+whatever ``max_tokens`` says), ``big_error`` (a 500 with a 5 MB body), ``ansi_error`` (a 503 whose
+message carries terminal escapes), ``echo_error`` (a 401 whose body repeats the header the key
+came in) and ``echo_event`` (an error event in a 200 stream repeating it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import socket
 import struct
 import threading
 import time
 import zlib
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
 
 from aiohttp import web
 
+from .hostile_wires import Wire, wire_of
+
+#: Where the server answers: OpenAI's chat completions, Anthropic's messages, Gemini's
+#: ``streamGenerateContent`` (with and without Google's ``/v1beta`` prefix).
+CHAT_PATHS = (
+    "/v1/chat/completions",
+    "/v1/messages",
+    "/models/{target}",
+    "/v1beta/models/{target}",
+)
 HANDLER_LIMIT_S = 60.0
 LIFETIME_S = 900.0
 #: Terminal escapes in an error message: clear the screen, set the window title, a green "passed".
@@ -46,27 +59,7 @@ MODE_HEADER = "X-Hostile-Mode"
 Handler = Callable[[web.Request, str], Awaitable[web.StreamResponse]]
 ELSEWHERE = web.AppKey("elsewhere", str)
 HITS = web.AppKey("hits", list[str])
-
-
-def chunk(content: str | None = None, finish: str | None = None, **extra: Any) -> bytes:
-    """One OpenAI ``chat.completion.chunk`` event."""
-    delta = {} if content is None else {"content": content}
-    choice = {"index": 0, "delta": delta, "finish_reason": finish}
-    body = {"id": "hostile", "object": "chat.completion.chunk", "created": 0, "model": "h"}
-    return b"data: " + json.dumps({**body, "choices": [choice], **extra}).encode() + b"\n\n"
-
-
-ROLE = (
-    b'data: {"id": "hostile", "object": "chat.completion.chunk", "created": 0, "model": "h", '
-    b'"choices": [{"index": 0, "delta": {"role": "assistant"}, "finish_reason": null}]}\n\n'
-)
-DONE = b"data: [DONE]\n\n"
-
-
-def good_stream(tokens: int, word: str = "tok") -> bytes:
-    """A well-formed stream of ``tokens`` token events, a finish reason and ``[DONE]``."""
-    events = [ROLE, *(chunk(f" {word}{i}") for i in range(tokens))]
-    return b"".join([*events, chunk(finish="stop"), DONE])
+WIRE = web.RequestKey("wire", Wire)
 
 
 def gzip_bomb(total: int, block: int = 1 << 20) -> Iterator[bytes]:
@@ -107,37 +100,39 @@ async def _write_all(
 
 
 async def _stream(request: web.Request, mode: str) -> web.StreamResponse:
+    wire = request[WIRE]
+    head, tail = wire.head(), wire.tail()
     bodies = {
-        "ok": good_stream(5),
-        "empty": ROLE + chunk(finish="stop") + DONE,
-        "no_end": ROLE + b"".join(chunk(f" t{i}") for i in range(5)),
-        "flood": good_stream(FLOOD_EVENTS),
+        "ok": wire.stream(5),
+        "empty": head + tail,
+        "no_end": head + wire.tokens(5, "t"),
+        "flood": wire.stream(FLOOD_EVENTS),
     }
     if mode == "malformed":
-        events = [chunk(f" t{i}") for i in range(STREAM_EVENTS)]
-        events[MALFORMED_AT] = b'data: {"id": "hostile", "choices": [\n\n'
-        bodies[mode] = b"".join([ROLE, *events, chunk(finish="stop"), DONE])
+        before = wire.tokens(MALFORMED_AT, "t")
+        after = wire.tokens(STREAM_EVENTS - MALFORMED_AT - 1, "t", MALFORMED_AT + 1)
+        bodies[mode] = head + before + wire.malformed() + after + tail
     if mode == "echo_event":
-        auth = request.headers.get("Authorization", "")
-        message = f"upstream refused the header Authorization: {auth}"
-        error = {"error": {"message": message, "code": 500}}
-        bodies[mode] = ROLE + chunk(" t0") + b"data: " + json.dumps(error).encode() + b"\n\n"
+        secret = request.headers.get(wire.key_header, "")
+        message = f"upstream refused the header {wire.key_header}: {secret}"
+        bodies[mode] = head + wire.token(" t0") + wire.error_event(message)
     return await _write_all(request, iter([bodies[mode]]))
 
 
-def _endless() -> Iterator[bytes]:
+def _endless(wire: Wire) -> Iterator[bytes]:
+    yield wire.head()
     i = 0
     while True:
-        yield b"".join(chunk(f" t{i + k}") for k in range(20))
+        yield wire.tokens(20, "t", i)
         i += 20
 
 
 async def _endless_mode(request: web.Request, mode: str) -> web.StreamResponse:
-    return await _write_all(request, _endless(), pause_s=0.001)
+    return await _write_all(request, _endless(request[WIRE]), pause_s=0.001)
 
 
 async def _trickle(request: web.Request, mode: str) -> web.StreamResponse:
-    body = good_stream(5)
+    body = request[WIRE].stream(5)
     return await _write_all(request, (body[i : i + 1] for i in range(len(body))), pause_s=1.0)
 
 
@@ -159,9 +154,10 @@ async def _long_line(request: web.Request, mode: str) -> web.StreamResponse:
 
 
 async def _chunk_break(request: web.Request, mode: str) -> web.StreamResponse:
+    wire = request[WIRE]
     response = _sse_response()
     await response.prepare(request)
-    await response.write(ROLE + chunk(" t0") + chunk(" t1"))
+    await response.write(wire.head() + wire.token(" t0") + wire.token(" t1"))
     await asyncio.sleep(0.05)
     transport = request.transport
     if transport is not None:
@@ -177,19 +173,20 @@ async def _html(request: web.Request, mode: str) -> web.StreamResponse:
 
 
 async def _redirect(request: web.Request, mode: str) -> web.StreamResponse:
-    location = request.app[ELSEWHERE] + "/v1/chat/completions"
+    location = request.app[ELSEWHERE] + request.path_qs
     return web.Response(status=302, headers={"Location": location})
 
 
 async def _errors(request: web.Request, mode: str) -> web.StreamResponse:
+    wire = request[WIRE]
     if mode == "big_error":
-        message = "overloaded " + "x" * BIG_ERROR_BYTES
-        return web.json_response({"error": {"message": message}}, status=500)
-    if mode == "ansi_error":
-        return web.json_response({"error": {"message": f"overloaded {ANSI}"}}, status=503)
-    auth = request.headers.get("Authorization", "")
-    message = f"invalid credentials; the request had Authorization: {auth}"
-    return web.json_response({"error": {"message": message}}, status=401)
+        status, message = 500, "overloaded " + "x" * BIG_ERROR_BYTES
+    elif mode == "ansi_error":
+        status, message = 503, f"overloaded {ANSI}"
+    else:
+        secret = request.headers.get(wire.key_header, "")
+        status, message = 401, f"invalid credentials; the request had {wire.key_header}: {secret}"
+    return web.json_response(wire.error_body(status, message), status=status)
 
 
 MODES: dict[str, Handler] = {
@@ -205,30 +202,43 @@ MODES: dict[str, Handler] = {
 }
 
 
-async def _chat(request: web.Request) -> web.StreamResponse:
+async def _mode_of(request: web.Request) -> str:
+    """The header's mode, else the model named in the path (Gemini's ``/models/<model>:…``),
+    else the body's ``model``."""
     mode = request.headers.get(MODE_HEADER)
+    if mode is None and "target" in request.match_info:
+        mode = request.match_info["target"].partition(":")[0]
     if mode is None:
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, AttributeError):
             mode = str((await request.json()).get("model"))
-    handler = MODES.get(mode or "")
+    return mode or ""
+
+
+async def _chat(request: web.Request) -> web.StreamResponse:
+    wire = request[WIRE] = wire_of(request.path)
+    mode = await _mode_of(request)
+    handler = MODES.get(mode)
     if handler is None:
-        return web.json_response({"error": {"message": f"unknown mode {mode!r}"}}, status=404)
-    return await handler(request, mode or "")
+        body = wire.error_body(404, f"unknown mode {mode!r}")
+        return web.json_response(body, status=404)
+    return await handler(request, mode)
 
 
 async def _elsewhere(request: web.Request) -> web.StreamResponse:
     request.app[HITS].append(request.path)
-    return await _write_all(request, iter([good_stream(3, word="elsewhere")]))
+    return await _write_all(request, iter([wire_of(request.path).stream(3, word="elsewhere")]))
 
 
 class HostileServer:
-    """The hostile server in a daemon thread: ``base_url`` ends in ``/v1``; :meth:`stop` ends it
-    (and it ends itself after :data:`LIFETIME_S`)."""
+    """The hostile server in a daemon thread: ``base_url`` is ``root`` + ``/v1``; :meth:`stop`
+    ends it (and it ends itself after :data:`LIFETIME_S`)."""
 
     def __init__(self) -> None:
         self._loop = asyncio.new_event_loop()
         self._main, self._other = _loopback_socket(), _loopback_socket()
-        self.base_url = f"http://127.0.0.1:{self._main.getsockname()[1]}/v1"
+        #: The server without a path (what LiteLLM's ``anthropic/`` and ``gemini/`` take).
+        self.root = f"http://127.0.0.1:{self._main.getsockname()[1]}"
+        self.base_url = self.root + "/v1"
         self.elsewhere = f"http://127.0.0.1:{self._other.getsockname()[1]}"
         #: The paths requested from the ``elsewhere`` site (a followed redirect lands there).
         self.elsewhere_hits: list[str] = []
@@ -261,7 +271,8 @@ class HostileServer:
     async def _serve(self) -> list[web.AppRunner]:
         main = web.Application()
         main[ELSEWHERE] = self.elsewhere
-        main.router.add_post("/v1/chat/completions", _chat)
+        for path in CHAT_PATHS:
+            main.router.add_post(path, _chat)
         other = web.Application()
         other[HITS] = self.elsewhere_hits
         other.router.add_route("*", "/{tail:.*}", _elsewhere)

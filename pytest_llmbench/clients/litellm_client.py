@@ -14,12 +14,19 @@ LiteLLM sends its requests through an aiohttp session it is handed (``shared_ses
 client hands it one whose ``raise_for_status`` hook sees every response head first. The hook
 refuses redirects, reads at most 64 KiB of an error body, fails a 200 that is not a stream format
 LiteLLM reads, and fails a compressed body: the request asks for none (``Accept-Encoding:
-identity``), because LiteLLM's HTTP layer decompresses without a limit. The loop counts chunks
-(LiteLLM hands over objects, not bytes) and stops past the token-event cap; the deadline covers
-the whole request. After the stream the same checks as the lean path run, with the provider's own
-finish reason: LiteLLM ends every stream, even a cut one, with a chunk whose finish reason is
-``stop``. Limits: a ``data: null`` event is skipped by LiteLLM without a trace, and the bytes of
-one line are bounded only by the deadline (LiteLLM buffers a line whole before it parses it).
+identity``), because LiteLLM's HTTP layer decompresses without a limit. The hook then stands a
+:class:`~.guards.BodyTap` in for the body's reader, so the bytes LiteLLM reads count against the
+byte cap (LiteLLM buffers a line whole before it parses it). The loop counts chunks (LiteLLM
+hands over objects, not bytes) and stops past the token-event cap; the deadline covers the whole
+request. After the stream the same checks as the lean path run, with the provider's own finish
+reason: LiteLLM ends every stream, even a cut one, with a chunk whose finish reason is ``stop``.
+
+For Anthropic and Gemini (:data:`~.guards.WIRE_ENDS`) the tap also keeps an SSE body, and its
+events are checked as they came (:func:`~.guards.body_problem`): their LiteLLM adapters take an
+event that is not JSON for a fragment and silently drop it with everything after it, wrap an
+error event in their own exception text, and the Gemini one gives every chunk the finish reason
+``stop``, finishReason or not. Limits: a ``data: null`` event is skipped by LiteLLM's openai path
+without a trace, and a Gemini stream sent as a JSON array (not SSE) is not checked so.
 """
 
 from __future__ import annotations
@@ -47,7 +54,7 @@ from .base import (
     interpret_chunk,
     stream_problem,
 )
-from .guards import SSE, head_problem, watch_framing, within
+from .guards import SSE, WIRE_ENDS, BodyTap, body_problem, head_problem, watch_framing, within
 
 __all__ = ["HANDLER_PROVIDERS", "LITELLM_STREAM_TYPES", "LiteLLMClient", "import_litellm"]
 
@@ -97,12 +104,16 @@ class _Exchange:
     """One request as the hook and the loop saw it (the hook finds it through :data:`_CURRENT`)."""
 
     bounds: StreamBounds
+    byte_cap: int
+    keep_body: bool = False  # the tap keeps the body for :func:`~.guards.body_problem`
+    tap: BodyTap | None = None
     t0_ns: int = 0
     close_ns: int = 0
     wall_ns: int = 0
     status: int = 0  # of the last response head the hook saw; 0: none reached it
     problem: ProviderError | None = None
     capped: bool = False
+    late_s: float | None = None  # the total deadline, when it passed
     finished: bool | None = None  # the provider's finish reason came; None: LiteLLM did not say
     unwatch: list[Any] = field(default_factory=list)
 
@@ -130,7 +141,9 @@ async def _check_head(response: aiohttp.ClientResponse) -> None:
     if problem is not None:
         exchange.problem = problem
         raise problem
-    exchange.unwatch.append(watch_framing(response))
+    exchange.unwatch.append(watch_framing(response))  # on the body's own reader
+    keep = exchange.keep_body and response.content_type == SSE  # body_problem reads SSE only
+    exchange.tap = BodyTap.install(response, exchange.byte_cap, keep)
 
 
 def _provider_finished(response: Any) -> bool | None:
@@ -270,13 +283,13 @@ class LiteLLMClient:
         limit = bounds.token_event_cap(max_tokens) + CHUNK_SLACK
         deadline_s = bounds.deadline_s(max_tokens, self.timeout_s)
         chunks: list[tuple[int, Any]] = []
-        exchange = _Exchange(bounds)
+        keep = self._provider in WIRE_ENDS
+        exchange = _Exchange(bounds, bounds.byte_cap(max_tokens), keep_body=keep)
         error: str | None = None
-        late = False
         try:
             await within(deadline_s, self._receive(kwargs, limit, chunks, exchange))
         except asyncio.TimeoutError:
-            late = True
+            exchange.late_s = deadline_s
         except Exception as exc:
             error = self._failure(exc, exchange, bool(chunks))
         close = exchange.close_ns or time.perf_counter_ns()
@@ -287,18 +300,43 @@ class LiteLLMClient:
             except ProviderError as exc:
                 error = error or exc.message
                 break
-        tokens = sum(1 for d in deltas if d.is_token_event)
-        if late:
-            so_far = f"{tokens:,} token events, {len(chunks):,} chunks so far"
-            error = f"exceeded the total deadline of {deadline_s:g} s ({so_far})"
-        elif exchange.capped and tokens <= bounds.token_event_cap(max_tokens):
-            error = f"the server sent more than {limit:,} chunks for max_tokens {max_tokens:,}"
-        ended = exchange.finished
-        if ended is None:
-            ended = any(d.finish_reason for d in deltas)
-        error = error or stream_problem(deltas, ended, max_tokens)
+        error = self._verdict(exchange, deltas, len(chunks), error, max_tokens)
         status = exchange.status or 200
         return RawStream(exchange.t0_ns, close, deltas, status, error, 0.0, exchange.wall_ns)
+
+    def _verdict(
+        self,
+        exchange: _Exchange,
+        deltas: list[Delta],
+        chunks: int,
+        error: str | None,
+        max_tokens: int,
+    ) -> str | None:
+        """The stream's failure, the bounds first (the deadline, the byte cap, the chunk cap);
+        then what the body says where it is checked (:func:`~.guards.body_problem`), else LiteLLM's
+        failure; then the lean path's checks of what arrived."""
+        tokens = sum(1 for d in deltas if d.is_token_event)
+        tap = exchange.tap
+        if exchange.late_s is not None:
+            so_far = f"{tokens:,} token events, {chunks:,} chunks so far"
+            return f"exceeded the total deadline of {exchange.late_s:g} s ({so_far})"
+        if tap is not None and tap.over:
+            so_far = f"{tokens:,} token events, {tap.size:,} bytes so far"
+            return f"the response exceeded the byte cap of {tap.cap:,} bytes ({so_far})"
+        cap = self.bounds.token_event_cap(max_tokens)
+        if exchange.capped and tokens <= cap:
+            return f"the server sent more than {chunks:,} chunks for max_tokens {max_tokens:,}"
+        ended = exchange.finished
+        if tap is not None and tap.keep and not tap.bypassed and self._provider:
+            problem, ended = body_problem(self._provider, tap.pieces, tap.eof)
+            error = problem or error
+        if error is not None:
+            return error
+        if ended is None:
+            ended = any(d.finish_reason for d in deltas)
+        if not ended and tokens <= cap and self._provider in WIRE_ENDS:
+            return f"stream cut: the stream ended without {WIRE_ENDS[self._provider]}"
+        return stream_problem(deltas, ended, max_tokens)
 
     @staticmethod
     def _failure(exc: Exception, exchange: _Exchange, got_chunks: bool) -> str:

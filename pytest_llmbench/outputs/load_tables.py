@@ -3,11 +3,12 @@ flagged point, and the live progress line a running point shows."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..schema import Key, LoadPointResult, PointSummary
 
-__all__ = ["LOAD_COLUMNS", "load_rows", "point_notes", "progress_line"]
+__all__ = ["LOAD_COLUMNS", "capacity_line", "load_rows", "point_notes", "progress_line"]
 
 LOAD_COLUMNS = (
     "target",
@@ -71,6 +72,27 @@ def point_notes(points: Sequence[LoadPointResult]) -> list[str]:
             kinds = ", ".join(f"{k} {n}" for k, n in sorted(point["errors_by_kind"].items()))
             lines.append(f"{name}: errors by kind: {kinds}")
     return lines
+
+
+def capacity_line(capacity: Mapping[str, Any]) -> str:
+    """``capacity embedded/sim-fast: c12 under ttft_ms.p99 <= 500 (passes c12, fails c13;
+    95 % interval c10–c12)``, and what else the search found."""
+    prefix = "c" if capacity.get("kind") == "concurrency" else "r"
+
+    def shown(value: Any) -> str:
+        return "—" if value is None else f"{prefix}{value:g}"
+
+    low, high = [*(capacity.get("bracket") or ()), None, None][:2]
+    interval = capacity.get("interval")
+    text = (
+        f"capacity {capacity.get(Key.TARGET)}: {shown(capacity.get('value'))} under "
+        f"{' and '.join(capacity.get('slos') or ())} (passes {shown(low)}, fails {shown(high)}"
+    )
+    if interval:
+        text += f"; 95 % interval {shown(interval[0])}–{shown(interval[1])}"
+    text += ")"
+    notes = list(capacity.get("notes") or ())
+    return "; ".join([text, *notes])
 
 
 def progress_line(

@@ -38,19 +38,24 @@ def write_summary(
     terminal.section("llmbench", sep="=", bold=True)
     rows = aggregates_rows(document["aggregates"])
     conversations = document.get("conversations") or []
-    points = (document.get("load") or {}).get("points") or []
+    load = document.get("load") or {}
+    points = load.get("points") or []
     if rows:
         for text in format_table(rows):
             terminal.write_line(text)
     elif not conversations and not points:
         terminal.write_line("no requests were measured")
     if points:
-        from .load_tables import LOAD_COLUMNS, load_rows, point_notes
+        from .load_tables import LOAD_COLUMNS, capacity_line, load_rows, point_notes
 
         for text in format_table(load_rows(points), LOAD_COLUMNS):
             terminal.write_line(text)
         for line in point_notes(points):
             terminal.write_line(line, yellow=True)
+        for note in load.get("notes") or []:
+            terminal.write_line(note)
+        for capacity in load.get("capacities") or []:
+            terminal.write_line(capacity_line(capacity), bold=True)
     measured = {r.get("target") for r in document["records"] if r.get("ok")}
     skipped = sorted(
         {

@@ -16,6 +16,7 @@ from typing import Any, cast
 
 import pytest
 
+from ..config.load_spec import LoadPoint
 from ..matrix import LoadCase
 from ..schema import Key, LoadPointResult, Record
 from .stash import LOAD_KEY, STATE_KEY, LoadOutcome, PluginState
@@ -36,45 +37,84 @@ class LoadDriver:
         self._events = (0, 0.0)
 
     def run(self) -> LoadPointResult:
-        """Run the point and return its figures (a :class:`~..schema.LoadPointResult`)."""
+        """Run the point and return its figures (a :class:`~..schema.LoadPointResult`). A
+        sweep or a search runs all its points (:mod:`.load_modes`) and returns the first one's
+        (concurrency 1); :attr:`results` holds every point's, :attr:`capacity` a search's."""
+        case = self.case
+        outcome: LoadOutcome = self.request.node.stash.setdefault(LOAD_KEY, LoadOutcome())
+        if case.point.kind == "sweep":
+            from .load_modes import run_sweep
+
+            outcome.results, notes = run_sweep(case.point, self._run_one)
+            outcome.notes += notes
+        elif case.point.kind == "search":
+            from .load_modes import run_search
+
+            seed = case.load.shape.seed
+            outcome.results, capacity = run_search(case.point, case.load, self._run_one, seed)
+            capacity[Key.TARGET] = case.target.key
+            outcome.capacities.append(capacity)
+        else:
+            self._run_one(case.point, "")
+        first = outcome.results[0]
+        self._check_errors(first)
+        return first
+
+    @property
+    def results(self) -> list[LoadPointResult]:
+        """The figures of every point this test ran."""
+        outcome = self.request.node.stash.get(LOAD_KEY, None)
+        return outcome.results if outcome is not None else []
+
+    @property
+    def capacity(self) -> dict[str, Any] | None:
+        """What a search found (``None`` for other points)."""
+        outcome = self.request.node.stash.get(LOAD_KEY, None)
+        return outcome.capacities[0] if outcome is not None and outcome.capacities else None
+
+    def _run_one(self, point: LoadPoint, prefix: str) -> tuple[list[Record], LoadPointResult]:
+        """Run ``point``, keep its records and figures on the item, and return them; its name
+        in the results is ``prefix-<point id>`` when this test generates its points."""
         from ..measure.load_point import LoadUnsupported, run_point
         from ..measure.load_run import WarmUpError
         from ..results.load_figures import judge_request, point_figures
         from ..results.records import sample_records
 
         case, state = self.case, self.state
-        bench = state.bench
+        name = f"{prefix}-{point.id}" if prefix else point.id
         try:
-            run = run_point(bench, case.target, case.point, case.load.shape, self._tick)
+            run = run_point(state.bench, case.target, point, case.load.shape, self._tick)
         except LoadUnsupported as exc:
             pytest.skip(str(exc))
         except (WarmUpError, OSError) as exc:
             message = state.redactor.sanitize(str(exc))
-            pytest.fail(f"{case.target.key} {case.point.id}: {message}", pytrace=False)
+            pytest.fail(f"{case.target.key} {name}: {message}", pytrace=False)
         finally:
             self._end_progress()
-        records = sample_records(case.describe(), run.samples, state.redactor)
-        outcome = self.request.node.stash.setdefault(LOAD_KEY, LoadOutcome())
-        outcome.records = records
+        described = {**case.describe(), Key.POINT: name}
+        records = sample_records(described, run.samples, state.redactor)
         slos = case.load.slos
         for record in records:
             record[Key.GOOD] = judge_request(record, slos)
-        outcome.result = result = point_figures(
+        result = point_figures(
             cast(list[dict[str, Any]], records),
             test=self.request.node.nodeid,
             target=case.target.key,
-            point=case.point,
+            point=point,
             slos=slos,
             loop_lags_ms=run.outcome.lags_ms,
             cpu_s=run.outcome.cpu_s,
             wall_s=run.outcome.wall_s,
             max_error_rate=case.load.max_error_rate,
         )
+        result["point"] = name
         result["flags"] += [note for note in run.notes if note not in result["flags"]]
+        outcome = self.request.node.stash.setdefault(LOAD_KEY, LoadOutcome())
+        outcome.records += records
+        outcome.results.append(result)
         if run.outcome.interrupted:
             raise KeyboardInterrupt
-        self._check_errors(result)
-        return result
+        return records, result
 
     def _check_errors(self, result: LoadPointResult) -> None:
         started = result["started"]
@@ -175,8 +215,15 @@ def parametrize_load(metafunc: pytest.Metafunc, state: PluginState, targets: lis
 
 
 def load_payload(item: pytest.Item, case: LoadCase) -> dict[str, Any]:
-    """What a load test's report carries: its records and its point's figures."""
-    outcome = item.stash.get(LOAD_KEY, None)
-    records = outcome.records if outcome is not None else []
-    result = outcome.result if outcome is not None else None
-    return {"case": case.describe(), "records": records, "load": result}
+    """What a load test's report carries: its records, its points' figures, a search's
+    capacity and a sweep's notes."""
+    outcome = item.stash.get(LOAD_KEY, None) or LoadOutcome()
+    return {
+        "case": case.describe(),
+        "records": outcome.records,
+        "load": {
+            "points": outcome.results,
+            "capacities": outcome.capacities,
+            "notes": outcome.notes,
+        },
+    }

@@ -52,10 +52,13 @@ class PluginState:
 
 @dataclass
 class LoadOutcome:
-    """What a load test leaves on its item for the report: the records and the figures."""
+    """What a load test leaves on its item for the report: the records and the figures of its
+    points, a search's capacity, a sweep's notes."""
 
     records: list[Record] = field(default_factory=list)
-    result: LoadPointResult | None = None
+    results: list[LoadPointResult] = field(default_factory=list)
+    capacities: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 STATE_KEY: pytest.StashKey[PluginState] = pytest.StashKey()

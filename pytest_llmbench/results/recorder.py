@@ -37,6 +37,8 @@ class Recorder:
     #: aggregates, calibration and baselines are those of requests made one at a time).
     load_points: list[LoadPointResult] = field(default_factory=list)
     load_records: list[Record] = field(default_factory=list)
+    capacities: list[dict[str, Any]] = field(default_factory=list)
+    load_notes: list[str] = field(default_factory=list)
     gate: list[dict[str, Any]] = field(default_factory=list)
     gate_note: str | None = None
     _jsonl: IO[str] | None = None
@@ -63,8 +65,10 @@ class Recorder:
         """Record one test's outcome from the payload its report carried."""
         status, message = outcome(report)
         load = Key.POINT in payload["case"]
-        if load and payload.get("load") is not None:
-            self.load_points.append(payload["load"])
+        found = payload.get("load") or {}
+        self.load_points += found.get("points") or []
+        self.capacities += found.get("capacities") or []
+        self.load_notes += found.get("notes") or []
         records = payload.get("records") or [{**payload["case"], Key.OK: False}]
         for measured in records:
             record = cast(Record, {Key.TEST: nodeid, **measured, Key.STATUS: status})
@@ -99,7 +103,12 @@ class Recorder:
             "crosscheck": crosscheck_summary(self.records),
             "gate": self.gate,
             "gate_note": self.gate_note,
-            "load": {"points": self.load_points, "records": self.load_records},
+            "load": {
+                "points": self.load_points,
+                "capacities": self.capacities,
+                "notes": self.load_notes,
+                "records": self.load_records,
+            },
         }
 
     def conversations(self) -> list[dict[str, Any]]:

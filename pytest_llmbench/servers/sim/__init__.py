@@ -6,6 +6,16 @@ moment every event was sent (``GET /llmbench/requests``) so tests can hold a cli
 figures against what really happened. The plugin's measuring code never imports the server; it
 starts it as a subprocess through :class:`~pytest_llmbench.servers.sim.server.SimServer`.
 
+Load model (off by default; then every request is served as if it were alone): per model name, a
+profile may cap the requests being served at once (``max_batch``, the others wait in a FIFO
+admission queue and their TTFT clock starts at admission), slow every decode step with the batch
+(``decode_slowdown`` ``s``: each gap is ``itl_ms * tokens * (1 + s * (b - 1))`` with ``b`` the
+requests admitted when the gap starts), prefill one prompt at a time (``prefill_serial``: the
+first token is due at ``max(admission, lane free) + TTFT target``) and hold decoding up while
+the lane is busy (``prefill_stalls_decode``). The truth log records each request's ``admit_ns``
+and ``batch_at_admit``; :meth:`SimProfile.closed_loop_expectation` states the steady state a
+closed loop at a given concurrency should measure (see :mod:`~.batch` and :class:`SimProfile`).
+
 Paths (LiteLLM 1.106.2 behaviour, checked against this server):
 
 * ``openai/<model>`` with ``api_base=BASE + "/v1"`` calls ``POST /v1/chat/completions``.

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from pytest_llmbench.servers.sim.anthropic_wire import AnthropicWire
+from pytest_llmbench.servers.sim.batch import Loads
 from pytest_llmbench.servers.sim.gemini_wire import GeminiWire
 from pytest_llmbench.servers.sim.log import RequestRecord, TruthLog
 from pytest_llmbench.servers.sim.openai_wire import OpenAIWire
@@ -40,11 +41,13 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass
 class SimState:
-    """What every handler shares: the profiles, the truth log, the request counter."""
+    """What every handler shares: the profiles, the truth log, the request counter, and each
+    model's batch (its load model)."""
 
     config: SimConfig
     log: TruthLog
     counter: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    loads: Loads = field(default_factory=Loads)
 
 
 STATE = web.AppKey("llmbench_state", SimState)
@@ -95,7 +98,9 @@ async def _generate(
             created=now_s(),
         )
         send = send_stream if sim.stream else send_complete
-        return await send(job, ctx, plan, fault, profile.stall_s)
+        async with state.loads.admitted(sim.model, profile, recv_ns, plan.ttft_ns) as lease:
+            rec.admit_ns, rec.batch_at_admit = lease.admit_ns, lease.batch
+            return await send(job, lease, ctx, plan, fault, profile.stall_s)
     finally:
         if not state.log.has(rec.id):  # the client went away, or the server is shutting down
             rec.done_ns = time.perf_counter_ns()

@@ -8,6 +8,14 @@ Record fields:
 - ``id``, ``wire`` (``openai`` | ``anthropic`` | ``gemini``), ``model``, ``stream``;
 - ``recv_ns``: when the handler started; ``prompt_tokens``; ``ttft_target_ms``; ``max_tokens``;
   ``turn``: the number of user messages in the request;
+- ``admit_ns``: when the request was admitted to its model's batch (the load model,
+  :mod:`~pytest_llmbench.servers.sim.batch`): ``recv_ns`` itself unless it waited in the
+  admission queue, so ``admit_ns - recv_ns`` is its queue time; ``null`` if it never was
+  (refused before admission: bad request, context too long, an HTTP fault; or gone while queued).
+  The first event is due at ``admit_ns`` plus ``ttft_target_ms``, and later with
+  ``prefill_serial`` when the prefill lane was busy;
+- ``batch_at_admit``: requests of the model admitted at that moment, this one included (0 if
+  never admitted);
 - ``events``: ``{"sent_ns", "tokens", "kind", "due_ns"}`` per token event actually written
   (``kind``: ``reasoning`` | ``answer`` | ``tag``; ``due_ns``: the absolute deadline it was paced
   to, so ``sent_ns - due_ns`` is the server's own lateness); empty for non-streaming responses;
@@ -55,6 +63,8 @@ class RequestRecord:
     model: str
     stream: bool
     recv_ns: int
+    admit_ns: int | None = None
+    batch_at_admit: int = 0
     prompt_tokens: int = 0
     ttft_target_ms: float = 0.0
     max_tokens: int | None = None

@@ -4,6 +4,10 @@ Every token event's bytes are built before the server sleeps; after the sleep th
 stamped and the bytes are written at once (aiohttp writes each chunk straight to the transport,
 and the socket has TCP_NODELAY), so ``sent_ns`` is the moment the event left for the client.
 
+Deadlines come from the request's :class:`~pytest_llmbench.servers.sim.batch.Lease`: the first
+token's from its admission (and the prefill lane), each later one from the previous deadline and
+the planned gap as the batch stretches it when that gap starts.
+
 The record is sealed into the truth log (``done_ns`` stamped) just before the last bytes of a
 response are written, never after: a client that has read the whole response can ask for the
 record at once and find it there.
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from pytest_llmbench.servers.sim.batch import Lease
 from pytest_llmbench.servers.sim.log import RequestRecord, TruthLog
 from pytest_llmbench.servers.sim.pacing import sleep_until
 from pytest_llmbench.servers.sim.plan import Plan
@@ -49,11 +54,18 @@ class Job:
         self.log.add(self.rec)
 
 
-def _offset_ns(plan: Plan, sent_groups: int) -> int:
-    """Time from receipt until ``sent_groups`` groups are due to have gone out."""
+async def _due_after(lease: Lease, plan: Plan, sent_groups: int) -> int:
+    """When ``sent_groups`` groups are due to have gone out (at admission for none): the first
+    token's deadline plus the gaps, worked out one by one at each deadline (as a stream's are)
+    when the batch paces them."""
     if sent_groups <= 0:
-        return 0
-    return plan.ttft_ns + sum(plan.gaps_ns[:sent_groups])
+        return lease.admit_ns
+    deadline = lease.first_due_ns
+    for gap in plan.gaps_ns[1:sent_groups]:
+        if lease.paced_by_batch:
+            await sleep_until(deadline)
+        deadline = lease.next_due(deadline, gap)
+    return deadline
 
 
 async def _send_whole(job: Job, resp: web.Response) -> web.Response:
@@ -89,26 +101,26 @@ def _cut(job: Job) -> None:
 
 
 async def send_complete(
-    job: Job, ctx: Context, plan: Plan, fault: str | None, stall_s: float
+    job: Job, lease: Lease, ctx: Context, plan: Plan, fault: str | None, stall_s: float
 ) -> web.StreamResponse:
     """Send the whole answer when its generation would have finished (or fail as ``fault``)."""
     rec = job.rec
     if fault in ("cut", "error_event"):
-        await sleep_until(rec.recv_ns + _offset_ns(plan, plan.fault_index))
+        await sleep_until(await _due_after(lease, plan, plan.fault_index))
         if fault == "cut":
             _cut(job)  # no response at all: the record keeps status 0
             return web.Response(status=500)  # aiohttp fails to send it, quietly
         rec.fault_ns = time.perf_counter_ns()
         return await send_error(job, job.wire.error("server_error", MID_STREAM_ERROR))
-    deadline = rec.recv_ns + plan.duration_ns
-    if fault == "stall":
-        deadline += round(stall_s * 1e9)
     body = _MALFORMED_BODY if fault == "malformed" else json.dumps(job.wire.complete(ctx, plan))
     resp = web.Response(
         body=body.encode() if isinstance(body, str) else body,
         content_type="application/json",
         headers={REQUEST_ID_HEADER: ctx.id},
     )
+    deadline = await _due_after(lease, plan, max(1, len(plan.groups)))
+    if fault == "stall":
+        deadline += round(stall_s * 1e9)
     await sleep_until(deadline)
     if not job.client_gone():
         rec.output_tokens = plan.output_tokens
@@ -118,7 +130,7 @@ async def send_complete(
 
 
 async def send_stream(
-    job: Job, ctx: Context, plan: Plan, fault: str | None, stall_s: float
+    job: Job, lease: Lease, ctx: Context, plan: Plan, fault: str | None, stall_s: float
 ) -> web.StreamResponse:
     """Stream the answer, each event at its absolute deadline, striking ``fault`` on the way."""
     resp = web.StreamResponse(
@@ -129,12 +141,13 @@ async def send_stream(
         }
     )
     with contextlib.suppress(ConnectionError):  # the client has gone; the record keeps it
-        await _stream(job, resp, ctx, plan, fault, stall_s)
+        await _stream(job, lease, resp, ctx, plan, fault, stall_s)
     return resp
 
 
 async def _stream(
     job: Job,
+    lease: Lease,
     resp: web.StreamResponse,
     ctx: Context,
     plan: Plan,
@@ -149,7 +162,7 @@ async def _stream(
     rec.status = 200
     if start:
         await resp.write(start)
-    deadline = rec.recv_ns + plan.ttft_ns
+    deadline = lease.first_due_ns
     for i in range(len(payloads) + 1):
         if fault is not None and i == plan.fault_index:
             if fault == "cut":
@@ -169,7 +182,7 @@ async def _stream(
         if i == len(payloads):
             break
         if i > 0:
-            deadline += plan.gaps_ns[i]
+            deadline = lease.next_due(deadline, plan.gaps_ns[i])
         payload = payloads[i]
         group = plan.groups[i]
         await sleep_until(deadline)

@@ -48,6 +48,8 @@ def truth_from_log(data: dict[str, Any], t0_ns: int) -> Truth:
         truth[Key.E2E_MS] = (last - t0_ns) / 1e6
         truth[Key.SERVER_TTFT_MS] = (first - log.recv_ns) / 1e6
         truth[Key.REQUEST_TRIP_MS] = (log.recv_ns - t0_ns) / 1e6
+        if log.admit_ns is not None and log.admit_ns > log.recv_ns:
+            truth[Key.SERVER_QUEUE_MS] = (log.admit_ns - log.recv_ns) / 1e6
         tokens = sum(event.tokens for event in log.events)
         if tokens >= 2 and last > first:
             truth[Key.TPOT_MS] = (last - first) / 1e6 / (tokens - 1)

@@ -103,6 +103,7 @@ class Key:
     TRUTH: Final = "truth"
     SERVER_TTFT_MS: Final = "server_ttft_ms"
     REQUEST_TRIP_MS: Final = "request_trip_ms"
+    SERVER_QUEUE_MS: Final = "server_queue_ms"
     SERVER_TIMINGS: Final = "server_timings"
     # -- in server_timings: llama.cpp's own figures, and ours against them ----------------------
     SOURCE: Final = "source"
@@ -156,6 +157,7 @@ class Truth(TypedDict, total=False):
     tpot_ms: float
     server_ttft_ms: float
     request_trip_ms: float
+    server_queue_ms: float  # the built-in server's admission queue (its load model)
 
 
 class ServerTimings(TypedDict, total=False):

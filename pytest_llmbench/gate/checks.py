@@ -3,7 +3,9 @@ the session's failure count (never by raising from the terminal summary).
 
 Absolute aggregate limits (``ttft_ms.p90 <= 800``) are checked on each target × tier's
 aggregate. Relative limits (``decode_tps.median: -10%``) compare this session's runs with the
-baseline's runs of the same target and tier, with the noise-aware verdicts of :mod:`.verdict`.
+baseline's runs of the same target and tier, with the noise-aware verdicts of :mod:`.verdict`;
+for a load point, its requests with the baseline's requests of the same target and point
+(``tpot_ms.median: +10%`` fails a point whose TPOT under load grew beyond noise by more).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 from ..config.thresholds import Threshold
 from ..results.baseline import Samples, samples_of
 from ..results.stats import aggregate
+from ..schema import Key
 from .verdict import assess
 
 __all__ = ["evaluate"]
@@ -42,13 +45,39 @@ def _relative(
     }
 
 
+def _load_checks(
+    load_records: Sequence[Mapping[str, Any]],
+    limits_for: Callable[[str, str], Sequence[Threshold]],
+    baseline: Samples,
+) -> list[dict[str, Any]]:
+    """The relative limits on each load point's requests against the baseline's same point."""
+    current = samples_of(load_records)
+    providers = {str(r.get(Key.TARGET)): str(r.get(Key.PROVIDER)) for r in load_records}
+    checks = []
+    for key in sorted(k for k in current if isinstance(k[1], str)):
+        target, point = key
+        for limit in limits_for(providers.get(target, ""), target):
+            if limit.kind != "relative":
+                continue
+            check: dict[str, Any] = {
+                "target": target, "tier": point, "point": point,
+                "limit": limit.label, "source": limit.source,
+            }  # fmt: skip
+            base = baseline.get(key, {}).get(limit.field) if key in baseline else None
+            check.update(_relative(limit, base, current[key].get(limit.field)))
+            checks.append(check)
+    return checks
+
+
 def evaluate(
     records: Sequence[Mapping[str, Any]],
     limits_for: Callable[[str, str], Sequence[Threshold]],
     baseline: Samples | None = None,
+    load_records: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One check per aggregate or relative limit and measured target × tier, and a note naming
-    the relative limits left unchecked for want of a baseline (``None`` when there are none)."""
+    """One check per aggregate or relative limit and measured target × tier (and relative limit
+    and load point), and a note naming the relative limits left unchecked for want of a
+    baseline (``None`` when there are none)."""
     current = samples_of(records)
     checks: list[dict[str, Any]] = []
     unchecked: set[str] = set()
@@ -83,6 +112,8 @@ def evaluate(
                         failed=not held,
                     )
             checks.append(check)
+    if baseline is not None:
+        checks += _load_checks(load_records, limits_for, baseline)
     note = None
     if unchecked:
         note = f"relative limits not checked (no --llm-baseline): {', '.join(sorted(unchecked))}"

@@ -15,8 +15,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..results.baseline import samples_of
-from ..results.stats import group_order
+from ..results.baseline import sample_order, samples_of
 from ..schema import EXPORTED_FIELDS
 
 __all__ = ["export_benchmark"]
@@ -30,9 +29,12 @@ def export_benchmark(path: Path, records: Iterable[Mapping[str, Any]]) -> Path:
     from pytest_benchmark.utils import get_commit_info
 
     benchmarks = []
-    groups = sorted(samples_of(records).items(), key=lambda kv: group_order(kv[0]))
+    groups = sorted(samples_of(records).items(), key=lambda kv: sample_order(kv[0]))
     for (target, tier), fields in groups:
-        param = f"{target}-ctx{tier}" if tier is not None else target
+        if isinstance(tier, str):
+            param = f"{target}-{tier}"  # a load point
+        else:
+            param = f"{target}-ctx{tier}" if tier is not None else target
         for metric in EXPORTED_FIELDS:  # stored in ms, exported in s
             values = fields.get(metric)
             if not values:

@@ -39,5 +39,6 @@ def write_session_files(
         from ..results.baseline import write_baseline
 
         config = document["metadata"].get("config")
-        written.append(write_baseline(settings.save_baseline, records, config))
+        load_records = (document.get("load") or {}).get("records") or []
+        written.append(write_baseline(settings.save_baseline, [*records, *load_records], config))
     return written

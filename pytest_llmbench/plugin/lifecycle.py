@@ -276,7 +276,9 @@ def run_gate(session: pytest.Session) -> None:
     recorder = state.recorder
     try:
         limits = state.bench.layers.limits_by_name
-        recorder.gate, recorder.gate_note = evaluate(recorder.records, limits, state.baseline)
+        recorder.gate, recorder.gate_note = evaluate(
+            recorder.records, limits, state.baseline, recorder.load_records
+        )
     except ConfigError:
         return
     if any(check["failed"] for check in recorder.gate):

@@ -2,7 +2,8 @@
 or a compact baseline file meant to be committed (``--llm-save-baseline``).
 
 Groups are matched by target and tier, never by pytest node id, so renaming a test or moving it
-to another file keeps its history.
+to another file keeps its history. A load point's requests are a group of their own, matched by
+target and point id (``c64``, ``r8poisson``): its samples are the point's requests.
 """
 
 from __future__ import annotations
@@ -24,29 +25,44 @@ __all__ = [
     "Samples",
     "fingerprint",
     "load_baseline",
+    "sample_order",
     "samples_of",
     "write_baseline",
 ]
 
 BASELINE_FORMAT = "pytest-llmbench-baseline"
-#: (target, tier) → field → the values of the runs
-Samples = dict[tuple[str, int | None], dict[str, list[float]]]
+#: (target, tier) → field → the values of the runs; (target, point id) for a load point's
+#: requests
+Group = tuple[str, int | str | None]
+Samples = dict[Group, dict[str, list[float]]]
 
 
 def samples_of(records: Iterable[Mapping[str, Any]]) -> Samples:
-    """Per target × tier, the values of every aggregated field over the successful requests."""
+    """Per target × tier (or target × load point), the values of every aggregated field over
+    the successful requests."""
     groups: Samples = {}
     for record in records:
         if not record.get(Key.OK) or record.get(Key.TURN) is not None:
             continue
         if not record.get(Key.TARGET):
             continue
-        group = groups.setdefault((str(record[Key.TARGET]), record.get(Key.TIER)), {})
+        point = record.get(Key.POINT)
+        second = str(point) if point is not None else record.get(Key.TIER)
+        group = groups.setdefault((str(record[Key.TARGET]), second), {})
         for name in AGGREGATED_FIELDS:
             value = record.get(name)
             if isinstance(value, (int, float)):
                 group.setdefault(name, []).append(float(value))
     return groups
+
+
+def sample_order(group: Group) -> tuple[bool, tuple[str, bool, int], str]:
+    """How sample groups are sorted: target × tier groups first (as everywhere), then load
+    points by target and point id."""
+    target, second = group
+    if isinstance(second, str):
+        return (True, (target, False, 0), second)
+    return (False, group_order((target, second)), "")
 
 
 def fingerprint(config: Mapping[str, Any] | None) -> str | None:
@@ -87,10 +103,12 @@ def _object(value: object, key: str) -> Reader:
     return Reader(value, key)
 
 
-def _group_samples(group: Reader) -> tuple[tuple[str, int | None], dict[str, list[float]]]:
-    """One group of a compact baseline: its (target, tier) and every field's samples."""
+def _group_samples(group: Reader) -> tuple[Group, dict[str, list[float]]]:
+    """One group of a compact baseline: its (target, tier or point) and every field's
+    samples."""
     target = group.get("target", str, required=True)
     tier = group.data.get("tier")
+    point = group.get("point", str)
     if tier is not None and (isinstance(tier, bool) or not isinstance(tier, int)):
         group.fail("tier", f"must be a whole number or null, got {short_repr(tier)}")
     fields = _object(group.data.get("samples"), group.sub("samples"))
@@ -106,7 +124,7 @@ def _group_samples(group: Reader) -> tuple[tuple[str, int | None], dict[str, lis
                     f"{key}[{index}]", f"must be a finite number, got {short_repr(value)}"
                 )
         samples[str(name)] = [float(v) for v in values]
-    return (target, tier), samples
+    return (target, point if point is not None else tier), samples
 
 
 def _read_document(document: Reader, path: Path) -> tuple[Samples, dict[str, Any]]:
@@ -132,6 +150,10 @@ def _read_document(document: Reader, path: Path) -> tuple[Samples, dict[str, Any
             "created": metadata.get("started"),
             "fingerprint": fingerprint(metadata.get("config")),
         }
+        load = document.data.get("load")
+        load_records = load.get("records") if isinstance(load, dict) else None
+        if isinstance(load_records, list):
+            records = [*records, *(r for r in load_records if isinstance(r, dict))]
         return samples_of(records), about
     raise ValidationError("", "is neither a results file nor a baseline file")
 
@@ -154,15 +176,17 @@ def load_baseline(path: Path) -> tuple[Samples, dict[str, Any]]:
 def write_baseline(
     path: Path, records: Iterable[Mapping[str, Any]], config: Mapping[str, Any] | None
 ) -> Path:
-    """Write the compact baseline: per target × tier, the samples and aggregates of each field."""
+    """Write the compact baseline: per target × tier (and target × load point), the samples and
+    aggregates of each field."""
     groups = []
-    for (target, tier), fields in sorted(
-        samples_of(records).items(), key=lambda kv: group_order(kv[0])
+    for (target, second), fields in sorted(
+        samples_of(records).items(), key=lambda kv: sample_order(kv[0])
     ):
+        where = {"point": second} if isinstance(second, str) else {"tier": second}
         groups.append(
             {
                 "target": target,
-                "tier": tier,
+                **where,
                 "samples": {name: [round(v, 4) for v in values] for name, values in fields.items()},
                 "aggregates": {name: summarize(values) for name, values in fields.items()},
             }

@@ -1,0 +1,116 @@
+"""The load mode finds what the simulator's load model was built to have: a knee where it is, a
+capacity under SLOs within its interval, and a regression under load against a baseline.
+
+Each expectation comes from the profile (``SimProfile``'s formulas), never from a fixed figure.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pytest_llmbench.servers.sim.profile import SimProfile
+
+from ..sessions import BenchProject
+
+LOAD = (Path(__file__).resolve().parents[2] / "benchmarks" / "test_load.py").read_text()
+
+
+def _config(sim: dict[str, Any], extra: dict[str, Any] | None = None) -> str:
+    document = {
+        "defaults": {"max_tokens": 64, "context_tiers": [0], "timeout_s": 30, **(extra or {})},
+        "providers": {"embedded": {"managed": "simulator", "models": [{"id": "knee", "sim": sim}]}},
+    }
+    return yaml.safe_dump(document, sort_keys=False)
+
+
+def _run(bench: BenchProject, config: str, *args: str) -> pytest.RunResult:
+    bench.setup(config, {"test_load": LOAD})
+    return bench.run("-p", "no:randomly", *args)
+
+
+#: Two load models with their knee in different places, and the SLO that finds each.
+QUEUEING = {"ttft_ms": 20, "itl_ms": 5, "output_tokens": 20, "max_batch": 4}
+SLOWING = {"ttft_ms": 10, "itl_ms": 4, "output_tokens": 20, "decode_slowdown": 0.25}
+
+
+def _queueing_knee(limit_ms: float) -> int:
+    """The highest concurrency whose expected TTFT (queueing past max_batch) stays in limit."""
+    profile = SimProfile.from_mapping(QUEUEING)
+    fits = [c for c in range(1, 65) if profile.closed_loop_expectation(c).ttft_ms <= limit_ms]
+    return max(fits)
+
+
+def _slowing_knee(limit_ms: float) -> int:
+    profile = SimProfile.from_mapping(SLOWING)
+    return max(c for c in range(1, 65) if profile.tpot_at_batch_ms(c) <= limit_ms)
+
+
+@pytest.mark.parametrize(
+    ("sim", "slo", "knee"),
+    [
+        # queueing: TTFT 20 ms up to 4 in flight, then about 29 ms more per extra client
+        (QUEUEING, "ttft_ms.p90 <= 35", _queueing_knee(35)),
+        # decode slowing: TPOT 4 ms × (1 + 0.25 (c − 1)); 9.5 ms holds up to 6
+        (SLOWING, "tpot_ms.p50 <= 9.5", _slowing_knee(9.5)),
+    ],
+    ids=["queueing", "decode-slowdown"],
+)
+def test_a_search_finds_the_configured_knee(
+    bench: BenchProject, sim: dict[str, Any], slo: str, knee: int
+) -> None:
+    result = _run(
+        bench, _config(sim), "--llm-load", "search", "--llm-load-slo", slo,
+        "--llm-load-duration", "20",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)
+    (capacity,) = bench.results()["load"]["capacities"]
+    low, high = capacity["bracket"]
+    assert capacity["value"] == knee, capacity
+    assert (low, high) == (knee, knee + 1), capacity
+    interval = capacity["interval"]
+    assert interval is None or interval[0] <= knee <= interval[1], capacity
+    result.stdout.fnmatch_lines([f"capacity embedded/knee: c{knee} under {slo}*"])
+
+
+def test_a_sweep_stops_where_the_server_stops_keeping_up(bench: BenchProject) -> None:
+    """Past max_batch the throughput is flat while TTFT grows: the sweep says it saturated."""
+    sim = {"ttft_ms": 20, "itl_ms": 5, "output_tokens": 20, "max_batch": 2}
+    result = _run(bench, _config(sim), "--llm-load", "sweep", "--llm-load-duration", "3")
+    result.assert_outcomes(passed=1)
+    load = bench.results()["load"]
+    names = [point["point"] for point in load["points"]]
+    assert names[0] == "sweep-c1" and names[-1] == "sweep-c64", names
+    heavy = load["points"][-1]
+    assert "saturated" in heavy["flags"], heavy["flags"]
+    expected = SimProfile.from_mapping(sim).closed_loop_expectation(64)
+    measured = heavy["steady"]["request_rate"] or heavy["whole"]["request_rate"]
+    assert measured == pytest.approx(expected.requests_per_s, rel=0.25)
+
+
+def test_a_slower_server_under_load_fails_against_its_baseline(bench: BenchProject) -> None:
+    """A baseline saved at one speed; the same point with the server's decode 30 % slower
+    regresses beyond noise and the session fails through the gate."""
+    limits = {"thresholds": {"defaults": ["tpot_ms.median: +10%"]}}
+    fast = {"ttft_ms": 10, "itl_ms": 5, "output_tokens": 30, "max_batch": 8}
+    baseline = bench.pytester.path / "baseline.json"
+    args = ("--llm-load", "concurrency=4", "--llm-load-requests", "40")
+    first = _run(bench, _config(fast) + yaml.safe_dump(limits), *args,
+                 "--llm-save-baseline", str(baseline))  # fmt: skip
+    first.assert_outcomes(passed=1)
+    groups = json.loads(baseline.read_text())["groups"]
+    assert any(g.get("point") == "c4" for g in groups), groups
+    slow = {**fast, "itl_ms": 6.5}
+    for old in bench.results_dir.glob("*"):
+        old.unlink()
+    second = _run(bench, _config(slow) + yaml.safe_dump(limits), *args,
+                  "--llm-baseline", str(baseline))  # fmt: skip
+    assert second.ret == pytest.ExitCode.TESTS_FAILED
+    gate = bench.results()["gate"]
+    (check,) = [c for c in gate if c.get("point") == "c4"]
+    assert check["failed"] and check["verdict"] == "regressed", check
+    assert check["change_pct"] == pytest.approx(30, abs=8)

@@ -13,6 +13,7 @@ APIs that follow it); a target on LiteLLM's adapters is refused with the reason.
 from __future__ import annotations
 
 import concurrent.futures
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,9 +34,10 @@ from .stream import Sample
 
 __all__ = ["LoadUnsupported", "PointRun", "pool_size", "run_point"]
 
-#: Connections opened for a rate point without a cap: twice its rate (a second of arrivals in
-#: flight), at least this many, at most :data:`POOL_MAX`.
-POOL_MIN = 4
+#: Connections opened for a rate point without a cap: half a second of its arrivals, at least
+#: this many, at most :data:`POOL_MAX`; the runner tops the pool up beside the requests as it
+#: runs low (:data:`~.load_run.LOW_WATER`).
+POOL_MIN = 8
 POOL_MAX = 1024
 
 
@@ -60,7 +62,7 @@ def pool_size(point: LoadPoint) -> int:
     if point.max_in_flight is not None:
         return point.max_in_flight
     assert point.rate is not None
-    return min(POOL_MAX, max(POOL_MIN, round(2 * point.rate)))
+    return min(POOL_MAX, max(POOL_MIN, math.ceil(point.rate / 2)))
 
 
 def _expected(point: LoadPoint) -> int:

@@ -76,12 +76,13 @@ class RequestBuilder:
             self._built.append(self._build())
 
     def __call__(self, index: int) -> bytes:
-        if index < len(self._built):
-            return self._built[index]
-        self.built_late += 1
-        while len(self._built) <= index:
-            self._built.append(self._build())
-        return self._built[index]
+        """The bytes of request ``index``, handed out once (the built copy is let go)."""
+        if index >= len(self._built):
+            self.built_late += 1
+            while len(self._built) <= index:
+                self._built.append(self._build())
+        data, self._built[index] = self._built[index], b""
+        return data
 
     def warm_request(self) -> bytes:
         """A short request that primes a connection (and the server) before the point."""

@@ -33,7 +33,7 @@ __all__ = ["PROBE_INTERVAL_MS", "PointOutcome", "PointRunner", "Progress"]
 PROBE_INTERVAL_MS = 10.0
 #: A rate point tops its pool up in the background when fewer connections than this are idle,
 #: so that arrivals seldom wait for a handshake of their own.
-LOW_WATER = 4
+LOW_WATER = 8
 #: The lead between the last preparation and the first scheduled send.
 START_LEAD_NS = 20_000_000
 _clock = time.perf_counter_ns

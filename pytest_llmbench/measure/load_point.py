@@ -71,7 +71,8 @@ def _expected(point: LoadPoint) -> int:
         return planned
     assert point.concurrency is not None
     assert point.duration_s is not None
-    return point.concurrency * max(8, round(point.duration_s))
+    # four requests a second per slot (shorter ones are built as they are sent, and counted)
+    return point.concurrency * max(16, math.ceil(4 * point.duration_s))
 
 
 def run_point(

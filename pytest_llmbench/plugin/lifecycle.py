@@ -8,7 +8,6 @@ functions and this module holds the session's lifecycle. The work itself is done
 
 from __future__ import annotations
 
-import contextlib
 import datetime as _dt
 from typing import Any
 
@@ -236,14 +235,7 @@ def sanitize_report(report: pytest.TestReport, redactor: Redactor) -> None:
 
 
 def _recorder(state: PluginState) -> Any:
-    if state.recorder is None:
-        from ..results.recorder import Recorder
-
-        settings = state.bench.settings
-        state.recorder = Recorder.open(state.stamp, settings.results_dir if settings.save else None)
-        with contextlib.suppress(ConfigError):  # a bad config is reported at collection
-            state.recorder.conversation = state.bench.config().conversation
-    return state.recorder
+    return state.open_recorder()
 
 
 def log_report(config: pytest.Config, report: pytest.TestReport) -> None:

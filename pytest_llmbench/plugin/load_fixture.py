@@ -108,13 +108,25 @@ class LoadDriver:
             max_error_rate=case.load.max_error_rate,
         )
         result["point"] = name
-        result["flags"] += [note for note in run.notes if note not in result["flags"]]
         outcome = self.request.node.stash.setdefault(LOAD_KEY, LoadOutcome())
+        outcome.notes += [f"{case.target.key} {name}: {note}" for note in run.notes]
         outcome.records += records
         outcome.results.append(result)
         if run.outcome.interrupted:
+            self._keep_interrupted()
             raise KeyboardInterrupt
         return records, result
+
+    def _keep_interrupted(self) -> None:
+        """Record what an interrupted point finished: pytest makes no report for the phase a
+        Ctrl-C (or SIGTERM) stops, so the payload goes to the recorder here (when this process
+        records: an xdist worker's controller is being stopped too)."""
+        if hasattr(self.request.config, "workerinput"):
+            return
+        node = self.request.node
+        payload = load_payload(node, self.case)
+        self.state.open_recorder().add_payload(node.nodeid, payload, "interrupted", "interrupted")
+        node.stash[LOAD_KEY] = LoadOutcome()  # recorded once
 
     def _check_errors(self, result: LoadPointResult) -> None:
         started = result["started"]

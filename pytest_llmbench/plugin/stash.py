@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +44,18 @@ class PluginState:
     recorder: Recorder | None = None
     #: The results document and the files written, for the terminal summary.
     written: tuple[dict[str, Any], list[Path]] | None = None
+
+    def open_recorder(self) -> Recorder:
+        """The session's recorder, opened on first use (named by :attr:`stamp`)."""
+        if self.recorder is None:
+            from ..results.recorder import Recorder
+
+            settings = self.bench.settings
+            results_dir = settings.results_dir if settings.save else None
+            self.recorder = Recorder.open(self.stamp, results_dir)
+            with contextlib.suppress(ConfigError):  # a bad config is reported at collection
+                self.recorder.conversation = self.bench.config().conversation
+        return self.recorder
 
     @property
     def stamp(self) -> str:

@@ -64,6 +64,13 @@ class Recorder:
     def add_report(self, nodeid: str, report: Any, payload: Mapping[str, Any]) -> None:
         """Record one test's outcome from the payload its report carried."""
         status, message = outcome(report)
+        self.add_payload(nodeid, payload, status, message)
+
+    def add_payload(
+        self, nodeid: str, payload: Mapping[str, Any], status: str, message: str | None
+    ) -> None:
+        """Record one test's records and load figures with its outcome (``status`` and the
+        failure's or skip's ``message``)."""
         load = Key.POINT in payload["case"]
         found = payload.get("load") or {}
         self.load_points += found.get("points") or []

@@ -123,8 +123,13 @@ class PointRunner:
         self.progress.start_ns = start
         self._at(start, self._probe, start)
         if self.point.kind == "concurrency":
-            for connection in list(self._idle)[: self.point.concurrency]:
-                self._idle.remove(connection)
+            slots = self.point.concurrency or 0
+            ready: list[RawConnection | None] = list(self._idle[:slots])
+            del self._idle[:slots]
+            # a slot whose warmed connection the server has closed since (an idle timeout
+            # during a long warm-up) opens a new one: in its first request's time, and counted
+            ready += [None] * (slots - len(ready))
+            for connection in ready:
                 self._at(start, self._send_next, connection, start)
         else:
             self._at(start, self._arrive, 0)

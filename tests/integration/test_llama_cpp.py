@@ -198,3 +198,33 @@ def test_an_interrupted_session_leaves_no_server(
     assert not _servers_under(project.path)
     if signum == signal.SIGINT:
         assert process.returncode == pytest.ExitCode.INTERRUPTED
+
+
+def test_a_sweep_shows_the_server_serves_one_request_at_a_time(project: pytest.Pytester) -> None:
+    """llama-cpp-python's server has one slot: 64 clients get about the rate one client gets,
+    each waiting its turn, and the sweep stops at its first rate above that (or finds no room
+    for one): the server is saturated by a single client."""
+    document = yaml.safe_load(_config([0]))
+    local = document["providers"]["local"]
+    local["load"] = {"output_tokens": 8, "duration_s": 4, "ignore_eos": False}
+    (project.path / "config.yaml").write_text(yaml.safe_dump(document, sort_keys=False))
+    (project.path / "test_load.py").write_text((ROOT / "benchmarks" / "test_load.py").read_text())
+    result = project.runpytest_subprocess(
+        "-p", "no:cacheprovider", "-p", "no:randomly", "test_load.py", "--llm-load", "sweep"
+    )
+    result.assert_outcomes(passed=1)
+    load = _results(project.path)["load"]
+    points = {point["point"]: point for point in load["points"]}
+    alone, crowd = points.pop("sweep-c1"), points.pop("sweep-c64")
+    assert len(points) <= 1, list(points)  # at most the one rate that showed the saturation
+    assert all("saturated" in point["flags"] for point in points.values())
+    rate_alone = alone["whole"]["request_rate"]
+    rate_crowd = crowd["whole"]["request_rate"]
+    # the crowd overlaps its requests' HTTP work with another's generation, nothing more
+    assert rate_alone * 0.8 < rate_crowd < rate_alone * 1.6, (rate_alone, rate_crowd)
+    assert crowd["errors"] == 0 and crowd["in_flight_max"] == 64
+    # one at a time: the 64th of a wave waits for the 63 before it
+    assert crowd["percentiles"]["ttft_ms"]["p50"] > 10 * alone["percentiles"]["ttft_ms"]["p50"]
+    words = ("no rates between c1 and c64", "stopped climbing")
+    assert any(w in note for note in load["notes"] for w in words), load["notes"]
+    assert not _servers_under(project.path)

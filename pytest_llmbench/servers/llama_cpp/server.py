@@ -149,6 +149,9 @@ class LlamaCppSpec:
             "--n_ctx", str(self.n_ctx),
             "--n_threads", str(self.threads),
             "--verbose", "True",  # llama.cpp prints its per-request timings only when verbose
+            # one request at a time, the others waiting: by default a new request cuts the
+            # stream being served short (its answer ends with [DONE] mid-way)
+            "--interrupt_requests", "False",
         ]  # fmt: skip
         if self.n_batch is not None:
             args += ["--n_batch", str(self.n_batch)]

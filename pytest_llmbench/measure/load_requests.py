@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clients.raw_http import Endpoint, build_request
+from ..config.load_dataset import DatasetEntry, read_load_dataset
 from ..config.load_spec import LoadPoint, RequestShape, Size
 from ..tokens import encoding
 from .filler import make_filler
@@ -64,7 +65,7 @@ class RequestBuilder:
         self.planned_output: array[int] = array("q")
         self.built_late = 0
         self._built: list[bytes] = []
-        self._dataset = _read_dataset(shape.dataset, config_dir) if shape.dataset else None
+        self._dataset = _dataset(shape.dataset, config_dir) if shape.dataset else None
         most = max(shape.prompt_tokens.high, shape.prompt_tokens.mean, 1)
         self._ids = encoding().encode_ordinary(make_filler(most + 8))
         self._shared_len = round(shape.shared_prefix * most)
@@ -91,6 +92,7 @@ class RequestBuilder:
 
     def _build(self) -> bytes:
         output = max(1, draw(self.shape.output_tokens, self.rng))
+        messages: Sequence[Mapping[str, Any]]
         if self._dataset is not None:
             messages, prompt = self._from_dataset()
         else:
@@ -111,12 +113,12 @@ class RequestBuilder:
             return [{"role": "user", "content": f"{text}\n\n{question}"}]
         return [{"role": "system", "content": text}, {"role": "user", "content": question}]
 
-    def _from_dataset(self) -> tuple[list[dict[str, Any]], int]:
+    def _from_dataset(self) -> tuple[list[Mapping[str, Any]], int]:
         assert self._dataset is not None
-        entries, weights = self._dataset
-        messages = self.rng.choices(entries, weights)[0]
-        text = " ".join(str(m.get("content", "")) for m in messages)
-        return list(messages), len(encoding().encode_ordinary(text))
+        entries = self._dataset
+        entry = self.rng.choices(entries, [e.weight for e in entries])[0]
+        text = " ".join(str(m.get("content", "")) for m in entry.messages)
+        return list(entry.messages), len(encoding().encode_ordinary(text))
 
     def _body(self, messages: Sequence[Mapping[str, Any]], output: int) -> bytes:
         body: dict[str, Any] = {
@@ -132,16 +134,9 @@ class RequestBuilder:
         return json.dumps({k: v for k, v in body.items() if v is not None}).encode()
 
 
-def _read_dataset(
-    name: str, config_dir: Path | None
-) -> tuple[list[list[dict[str, Any]]], list[float]]:
-    """The dataset's message lists and weights (the config stage has validated the file)."""
-    path = Path(name) if config_dir is None else config_dir / name
-    entries: list[list[dict[str, Any]]] = []
-    weights: list[float] = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            item = json.loads(line)
-            entries.append(list(item["messages"]))
-            weights.append(float(item.get("weight", 1)))
-    return entries, weights
+def _dataset(name: str, config_dir: Path | None) -> tuple[DatasetEntry, ...]:
+    """The dataset's entries (the config stage has checked the file; its path is absolute)."""
+    path = Path(name)
+    return read_load_dataset(
+        path if path.is_absolute() or config_dir is None else config_dir / path
+    )

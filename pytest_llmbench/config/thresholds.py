@@ -6,7 +6,9 @@ Two kinds, written the same way in ``config.yaml`` (``thresholds:``) and on the 
 * absolute: ``ttft_ms.p90 <= 800``, ``decode_tps.median >= 40``; without a statistic
   (``ttft_ms <= 800``) the limit applies to every single request and fails that test;
 * relative to a baseline: ``decode_tps.median: -10%``, ``ttft_ms.median: +20%``. The sign says
-  how much worse is allowed; a change in the better direction never fails.
+  how much worse is allowed; a change in the better direction never fails;
+* on a target's capacity under its SLOs (what a load search found): ``capacity >= 48``,
+  ``capacity: -20%`` (no statistic: a capacity is one figure with its interval).
 
 A limit that can never be broken or never be met is refused: every metric a limit may name is
 never negative, so a negative absolute bound (``ttft_ms <= -5``) is a typo, and a speed cannot
@@ -21,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from ..schema import GATED_FIELDS, HIGHER_IS_BETTER, LOWER_IS_BETTER
+from ..schema import GATED_FIELDS, HIGHER_IS_BETTER, LOWER_IS_BETTER, Key
 from ..validation import short_repr
 
 __all__ = ["STATISTICS", "Threshold", "parse_threshold"]
@@ -29,7 +31,7 @@ __all__ = ["STATISTICS", "Threshold", "parse_threshold"]
 STATISTICS = frozenset({"mean", "median", "p90", "p95", "p99", "min", "max"})
 
 _ABSOLUTE = re.compile(r"^\s*([a-z_]+)(?:\.([a-z0-9]+))?\s*(<=|>=|<|>)\s*([-+]?[\d.]+)\s*$")
-_RELATIVE = re.compile(r"^\s*([a-z_]+)\.([a-z0-9]+)\s*:\s*([-+][\d.]+)\s*%\s*$")
+_RELATIVE = re.compile(r"^\s*([a-z_]+)(?:\.([a-z0-9]+))?\s*:\s*([-+][\d.]+)\s*%\s*$")
 
 
 @dataclass(frozen=True)
@@ -45,11 +47,16 @@ class Threshold:
 
     @property
     def higher_is_better(self) -> bool:
-        return self.field in HIGHER_IS_BETTER
+        return self.field in HIGHER_IS_BETTER or self.field == Key.CAPACITY
 
     @property
     def per_request(self) -> bool:
-        return self.kind == "absolute" and self.statistic is None
+        return self.kind == "absolute" and self.statistic is None and not self.on_capacity
+
+    @property
+    def on_capacity(self) -> bool:
+        """A limit on a target's capacity (a load search's finding), not on requests."""
+        return self.field == Key.CAPACITY
 
     @property
     def label(self) -> str:
@@ -105,6 +112,17 @@ def _check_possible(text: str, threshold: Threshold) -> None:
             never = "hold" if threshold.op in ("<=", "<") else "fail"
             raise ValueError(f"{short_repr(text)}: can never {never}, as {field} is never negative")
         return
+    if field == Key.CAPACITY:
+        if value >= 0 or value <= -100:
+            raise ValueError(
+                f"{short_repr(text)}: a capacity is higher-is-better: the allowed change must be "
+                "-N% with N below 100"
+            )
+        return
+    if threshold.statistic is None:
+        raise ValueError(
+            f"{short_repr(text)}: a relative limit names a statistic: {field}.median: …%"
+        )
     if field not in HIGHER_IS_BETTER | LOWER_IS_BETTER:
         raise ValueError(
             f"{short_repr(text)}: {field} has no better direction; use an absolute limit"
@@ -127,11 +145,13 @@ def parse_threshold(text: str, source: str = "") -> Threshold:
     """Parse ``text``; raises :class:`ValueError` with what is wrong and what is expected."""
     threshold = dataclasses.replace(_match(text), source=source)
     field = threshold.field
-    if field not in GATED_FIELDS:
+    if field not in GATED_FIELDS | {Key.CAPACITY}:
         raise ValueError(
             f"{short_repr(text)}: unknown metric {field!r} "
-            f"(one of: {', '.join(sorted(GATED_FIELDS))})"
+            f"(one of: {', '.join(sorted(GATED_FIELDS | {Key.CAPACITY}))})"
         )
+    if threshold.on_capacity and threshold.statistic is not None:
+        raise ValueError(f"{short_repr(text)}: a capacity has no statistic: 'capacity >= 48'")
     if threshold.statistic is not None and threshold.statistic not in STATISTICS:
         raise ValueError(
             f"{short_repr(text)}: unknown statistic {threshold.statistic!r} (one of: "

@@ -57,7 +57,7 @@ def _load_checks(
     for key in sorted(k for k in current if isinstance(k[1], str)):
         target, point = key
         for limit in limits_for(providers.get(target, ""), target):
-            if limit.kind != "relative":
+            if limit.kind != "relative" or limit.on_capacity:
                 continue
             check: dict[str, Any] = {
                 "target": target, "tier": point, "point": point,
@@ -69,11 +69,45 @@ def _load_checks(
     return checks
 
 
+def _capacity_check(
+    limit: Threshold, capacity: Mapping[str, Any], baseline: Samples | None
+) -> dict[str, Any] | None:
+    """A capacity limit on what a search found. Relative: regressed only when the capacity and
+    the whole of its bootstrap interval fall below the allowed share of the baseline's."""
+    target, value = str(capacity.get(Key.TARGET)), capacity.get("value")
+    check: dict[str, Any] = {
+        "target": target, "tier": Key.CAPACITY, "point": Key.CAPACITY,
+        "limit": limit.label, "source": limit.source, "value": value,
+    }  # fmt: skip
+    if limit.kind == "absolute":
+        held = value is not None and limit.holds(float(value))
+        return {**check, "verdict": "ok" if held else "broken", "failed": not held}
+    if baseline is None:
+        return None
+    base = (baseline.get((target, Key.CAPACITY)) or {}).get(Key.CAPACITY)
+    if not base:
+        return {**check, "verdict": "not checked (no capacity in the baseline)", "failed": False}
+    floor = base[-1] * limit.allowed_ratio()
+    interval = capacity.get("interval")
+    high = interval[1] if interval else value
+    current = 0.0 if value is None else float(value)
+    change = (current / base[-1] - 1) * 100 if base[-1] else 0.0
+    if current >= floor:
+        verdict = "improved" if current > base[-1] else "unchanged"
+    else:
+        verdict = "regressed" if high is None or high < floor else "inconclusive"
+    return {
+        **check, "baseline": base[-1], "change_pct": change, "verdict": verdict,
+        "failed": verdict == "regressed",
+    }  # fmt: skip
+
+
 def evaluate(
     records: Sequence[Mapping[str, Any]],
     limits_for: Callable[[str, str], Sequence[Threshold]],
     baseline: Samples | None = None,
     load_records: Sequence[Mapping[str, Any]] = (),
+    capacities: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One check per aggregate or relative limit and measured target × tier (and relative limit
     and load point), and a note naming the relative limits left unchecked for want of a
@@ -84,6 +118,8 @@ def evaluate(
     for agg in aggregate(records):
         key = (agg["target"], agg["tier"])
         for limit in limits_for(str(agg["provider"]), key[0]):
+            if limit.on_capacity:
+                continue  # a search's finding: checked with the capacities below
             if limit.kind == "relative" and baseline is None:
                 unchecked.add(limit.label)
                 continue
@@ -114,6 +150,13 @@ def evaluate(
             checks.append(check)
     if baseline is not None:
         checks += _load_checks(load_records, limits_for, baseline)
+    providers = {str(r.get(Key.TARGET)): str(r.get(Key.PROVIDER)) for r in load_records}
+    for capacity in capacities:
+        target = str(capacity.get(Key.TARGET))
+        for limit in limits_for(providers.get(target, ""), target):
+            found = _capacity_check(limit, capacity, baseline) if limit.on_capacity else None
+            if found is not None:
+                checks.append(found)
     note = None
     if unchecked:
         note = f"relative limits not checked (no --llm-baseline): {', '.join(sorted(unchecked))}"

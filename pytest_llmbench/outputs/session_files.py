@@ -39,6 +39,8 @@ def write_session_files(
         from ..results.baseline import write_baseline
 
         config = document["metadata"].get("config")
-        load_records = (document.get("load") or {}).get("records") or []
-        written.append(write_baseline(settings.save_baseline, [*records, *load_records], config))
+        load = document.get("load") or {}
+        every = [*records, *(load.get("records") or [])]
+        capacities = load.get("capacities") or []
+        written.append(write_baseline(settings.save_baseline, every, config, capacities))
     return written

@@ -269,7 +269,7 @@ def run_gate(session: pytest.Session) -> None:
     try:
         limits = state.bench.layers.limits_by_name
         recorder.gate, recorder.gate_note = evaluate(
-            recorder.records, limits, state.baseline, recorder.load_records
+            recorder.records, limits, state.baseline, recorder.load_records, recorder.capacities
         )
     except ConfigError:
         return

@@ -23,6 +23,7 @@ from .stats import group_order, summarize
 __all__ = [
     "BASELINE_FORMAT",
     "Samples",
+    "capacity_samples",
     "fingerprint",
     "load_baseline",
     "sample_order",
@@ -63,6 +64,18 @@ def sample_order(group: Group) -> tuple[bool, tuple[str, bool, int], str]:
     if isinstance(second, str):
         return (True, (target, False, 0), second)
     return (False, group_order((target, second)), "")
+
+
+def capacity_samples(capacities: Iterable[Mapping[str, Any]]) -> Samples:
+    """A load search's capacities as sample groups ``(target, "capacity")`` → ``capacity``: the
+    value found (searches that found none are left out)."""
+    groups: Samples = {}
+    for capacity in capacities:
+        value = capacity.get("value")
+        if isinstance(value, (int, float)) and capacity.get(Key.TARGET):
+            group = groups.setdefault((str(capacity[Key.TARGET]), Key.CAPACITY), {})
+            group.setdefault(Key.CAPACITY, []).append(float(value))
+    return groups
 
 
 def fingerprint(config: Mapping[str, Any] | None) -> str | None:
@@ -151,10 +164,15 @@ def _read_document(document: Reader, path: Path) -> tuple[Samples, dict[str, Any
             "fingerprint": fingerprint(metadata.get("config")),
         }
         load = document.data.get("load")
-        load_records = load.get("records") if isinstance(load, dict) else None
+        load = load if isinstance(load, dict) else {}
+        load_records = load.get("records")
         if isinstance(load_records, list):
             records = [*records, *(r for r in load_records if isinstance(r, dict))]
-        return samples_of(records), about
+        capacities = load.get("capacities")
+        found = capacity_samples(
+            c for c in (capacities if isinstance(capacities, list) else []) if isinstance(c, dict)
+        )
+        return {**samples_of(records), **found}, about
     raise ValidationError("", "is neither a results file nor a baseline file")
 
 
@@ -174,14 +192,16 @@ def load_baseline(path: Path) -> tuple[Samples, dict[str, Any]]:
 
 
 def write_baseline(
-    path: Path, records: Iterable[Mapping[str, Any]], config: Mapping[str, Any] | None
+    path: Path,
+    records: Iterable[Mapping[str, Any]],
+    config: Mapping[str, Any] | None,
+    capacities: Iterable[Mapping[str, Any]] = (),
 ) -> Path:
     """Write the compact baseline: per target × tier (and target × load point), the samples and
-    aggregates of each field."""
+    aggregates of each field, and each target's capacity (group ``point: capacity``)."""
     groups = []
-    for (target, second), fields in sorted(
-        samples_of(records).items(), key=lambda kv: sample_order(kv[0])
-    ):
+    every = {**samples_of(records), **capacity_samples(capacities)}
+    for (target, second), fields in sorted(every.items(), key=lambda kv: sample_order(kv[0])):
         where = {"point": second} if isinstance(second, str) else {"tier": second}
         groups.append(
             {

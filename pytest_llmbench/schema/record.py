@@ -140,6 +140,8 @@ class Key:
     ERROR_KIND: Final = "error_kind"
     GOOD: Final = "good"
     STEADY: Final = "steady"
+    #: a target's capacity under its SLOs (a search's finding; a limit may name it)
+    CAPACITY: Final = "capacity"
     # -- an aggregate's own fields ----------------------------------------------------------------
     REQUESTS: Final = "requests"
     ERRORS: Final = "errors"

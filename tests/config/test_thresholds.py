@@ -57,3 +57,24 @@ def test_a_long_limit_is_quoted_short():
     with pytest.raises(ValueError, match=r"cannot read") as info:
         parse_threshold("ttft_ms " + "x" * 5000)
     assert len(str(info.value)) < 500
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("capacity: +20%", "the allowed change must be -N%"),
+        ("capacity: -100%", "the allowed change must be -N%"),
+        ("capacity.median >= 4", "a capacity has no statistic"),
+        ("ttft_ms: +20%", "a relative limit names a statistic"),
+    ],
+)
+def test_capacity_limits_that_cannot_work_are_refused(text: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        parse_threshold(text)
+
+
+def test_capacity_limits_read_as_limits_on_a_search() -> None:
+    relative, absolute = parse_threshold("capacity: -20%"), parse_threshold("capacity >= 48")
+    assert relative.on_capacity and relative.kind == "relative" and relative.higher_is_better
+    assert relative.allowed_ratio() == pytest.approx(0.8)
+    assert absolute.on_capacity and not absolute.per_request and absolute.holds(48)

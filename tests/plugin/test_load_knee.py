@@ -114,3 +114,36 @@ def test_a_slower_server_under_load_fails_against_its_baseline(bench: BenchProje
     (check,) = [c for c in gate if c.get("point") == "c4"]
     assert check["failed"] and check["verdict"] == "regressed", check
     assert check["change_pct"] == pytest.approx(30, abs=8)
+
+
+def test_a_capacity_that_fell_fails_against_its_baseline(bench: BenchProject) -> None:
+    """ "Capacity under the SLOs fell from 8 to 4": a baseline saved with max_batch 8, the same
+    search with max_batch 4; ``capacity: -25%`` fails the session, ``capacity >= 2`` holds."""
+    limits = {"thresholds": {"defaults": ["capacity: -25%", "capacity >= 2"]}}
+    roomy = {"ttft_ms": 20, "itl_ms": 5, "output_tokens": 20, "max_batch": 8}
+    baseline = bench.pytester.path / "baseline.json"
+    args = ("--llm-load", "search", "--llm-load-slo", "ttft_ms.p90 <= 30",
+            "--llm-load-duration", "20")  # fmt: skip
+    first = _run(bench, _config(roomy) + yaml.safe_dump(limits), *args,
+                 "--llm-save-baseline", str(baseline))  # fmt: skip
+    first.assert_outcomes(passed=1)
+    (saved,) = [
+        g for g in json.loads(baseline.read_text())["groups"] if g.get("point") == "capacity"
+    ]
+    assert saved["samples"]["capacity"] == [_knee_of(roomy, 30)]
+    for old in bench.results_dir.glob("*"):
+        old.unlink()
+    tight = {**roomy, "max_batch": 4}
+    second = _run(bench, _config(tight) + yaml.safe_dump(limits), *args,
+                  "--llm-baseline", str(baseline))  # fmt: skip
+    assert second.ret == pytest.ExitCode.TESTS_FAILED
+    checks = {c["limit"]: c for c in bench.results()["gate"] if c.get("point") == "capacity"}
+    relative, absolute = checks["capacity: -25%"], checks["capacity >= 2"]
+    assert relative["verdict"] == "regressed" and relative["failed"], relative
+    assert relative["value"] == _knee_of(tight, 30) and relative["baseline"] == _knee_of(roomy, 30)
+    assert absolute["verdict"] == "ok" and not absolute["failed"], absolute
+
+
+def _knee_of(sim: dict[str, Any], limit_ms: float) -> int:
+    profile = SimProfile.from_mapping(sim)
+    return max(c for c in range(1, 65) if profile.closed_loop_expectation(c).ttft_ms <= limit_ms)

@@ -108,6 +108,11 @@ class LoadDriver:
             max_error_rate=case.load.max_error_rate,
         )
         result["point"] = name
+        steady = result["steady"]
+        for record in records:  # ended inside the steady window (as its figures count them)
+            t0, close = record.get(Key.T0_NS), record.get(Key.CLOSE_MS)
+            end = t0 + round(close * 1e6) if t0 is not None and close is not None else None
+            record[Key.STEADY] = end is not None and steady["start_ns"] <= end <= steady["end_ns"]
         outcome = self.request.node.stash.setdefault(LOAD_KEY, LoadOutcome())
         outcome.notes += [f"{case.target.key} {name}: {note}" for note in run.notes]
         outcome.records += records

@@ -10,8 +10,10 @@ a panel module (``*_panel.py``, or ``*_panels.py`` for a few related sections) t
 ``Run`` and returns markup, built from the shared parts: ``layout`` (the section frame and the
 labels every section shares), ``markup`` (escaping, numbers, tables, figures), ``charts`` and
 ``svg`` (the charts), ``glossary`` (the report's labels and tooltips; units and better directions
-are the schema's) and ``compare`` (the rule for a change between runs). ``page`` puts the panels
-in order with the stylesheet and script of ``assets``. Panels never import each other.
+are the schema's) and ``compare`` (the rule for a change between runs). The load mode's part:
+``load_model`` (the points and capacities, part of the ``Run``), ``load_charts`` (its chart kinds)
+and ``load_plots`` (its figures) behind ``load_panel`` and ``load_history_panel``. ``page`` puts
+the panels in order with the stylesheet and script of ``assets``. Panels never import each other.
 """
 
 from __future__ import annotations

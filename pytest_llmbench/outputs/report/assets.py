@@ -1,7 +1,8 @@
 """The page's inline stylesheet and its one small script (no external resources of any kind).
 
-The script sorts tables, filters the overview, toggles chart series, copies the command, shows
-tooltips, and recomputes the comparison for any two runs with the same rule as ``compare.py``.
+The script sorts tables, filters the overview, toggles chart series, shows the chosen one of a
+set of charts (a load point's timeline), copies the command, shows tooltips, and recomputes the
+comparison for any two runs with the same rule as ``compare.py``.
 It writes page text only through ``textContent``, never as HTML.
 """
 
@@ -74,6 +75,20 @@ ul.facts{margin:6px 0 10px;padding-left:20px}ul.facts li{margin:3px 0}
 line-height:1.4;padding:6px 9px;border-radius:4px;pointer-events:none;
 box-shadow:0 2px 8px rgba(0,0,0,.25)}
 footer{color:var(--muted);font-size:12px;margin:30px 0 20px}
+.badge{display:inline-block;font-size:11px;font-weight:600;border:1px solid var(--line);
+border-radius:9px;padding:0 7px;background:var(--soft);white-space:nowrap;cursor:help}
+.badge.warn{color:#7a3b00;background:#fff1dc;border-color:#e8b46b}
+table.data tr[data-distorted] td{background:#fff8ee}
+table.data[id$=load-table] td:first-child{white-space:nowrap}
+.flag-note{display:block;font-size:12px;color:var(--muted);min-width:12em}
+ul.facts.distorted li{color:#7a3b00}
+svg .hline{stroke:#b3261e;stroke-dasharray:6 3;stroke-width:1.4}
+svg .hlabel{font-size:11px;font-weight:600;fill:#b3261e}
+svg .band{fill:#0b5cad;fill-opacity:.08}svg .leader{stroke:#9aa0a8;stroke-width:1}
+svg .plabel{font-size:11px;fill:#1d1f23}
+svg .plabel,svg .hlabel,svg .vlabel{paint-order:stroke;stroke:#fff;stroke-width:3px}
+svg .ptitle{font-size:11px;font-weight:600;fill:#3a3f46;cursor:help}
+svg .col{fill:#0b5cad;fill-opacity:0}svg .col:hover{fill-opacity:.12}
 """
 
 JS = r"""
@@ -137,6 +152,18 @@ JS = r"""
         }
       });
     });
+  });
+
+  all(document, "select[data-pick]").forEach(function (select) {
+    var box = document.getElementById(select.getAttribute("data-pick"));
+    if (!box) { return; }
+    function pick() {
+      all(box, "[data-choice]").forEach(function (el) {
+        el.hidden = el.getAttribute("data-choice") !== select.value;
+      });
+    }
+    select.addEventListener("change", pick);
+    pick();
   });
 
   var copy = document.getElementById("copy-command");

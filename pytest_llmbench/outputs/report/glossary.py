@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from ...schema import METRICS, Key
 
-__all__ = ["BETTER", "LABELS", "SHORT_LABELS", "TIPS", "UNITS", "better_text", "tip"]
+__all__ = [
+    "BETTER",
+    "LABELS",
+    "LOAD_TIPS",
+    "SHORT_LABELS",
+    "TIPS",
+    "UNITS",
+    "better_text",
+    "tip",
+]
 
 _T0 = "t0 is taken immediately before the request is sent, after any client-side queueing."
 
@@ -109,6 +118,80 @@ TIPS: dict[str, str] = {
     "run_index": "Run: the result files ordered by their start time.",
 }
 
+_P99 = "p99 needs at least 100 values and p99.9 1,000 (else —)."
+
+#: The load mode's figures (docs/metrics.md, "Under load"), merged into :data:`TIPS`.
+LOAD_TIPS: dict[str, str] = {
+    Key.POINT: (
+        "Load point: one target driven at a fixed concurrency (cN, closed loop: a new request as "
+        "soon as one ends) or a request rate (rN, open loop: constant, Poisson or gamma arrivals; "
+        "-mN caps the requests in flight) for a planned window."
+    ),
+    "window": (
+        "Window the rates are of: steady (the plan's warm-up and cool-down left out) or whole "
+        "(first send to last end of stream; used where the steady window completed nothing)."
+    ),
+    "request_rate": "Achieved request rate (req/s): completed requests / window.",
+    "output_tps": (
+        "Output throughput (tok/s): Σ output_tokens of successful requests / window. Higher is "
+        "better."
+    ),
+    "in_flight": (
+        "In flight: requests between t0 and end of stream, time-weighted mean (and max) over the "
+        "whole window."
+    ),
+    "point_percentile": (
+        "A percentile of the point's requests all together (ITL: every gap of every request), "
+        f"never an average of per-process percentiles. {_P99}"
+    ),
+    "slos": (
+        "SLOs: limits on per-request fields (ttft_ms <= 500, tpot_ms <= 50). A request is good "
+        "when it succeeded and met every SLO."
+    ),
+    "goodput": "Goodput (req/s): good requests / window. Higher is better.",
+    "good_fraction": "Good fraction: good requests / all started (errors included).",
+    "errors_by_kind": (
+        "Errors: failed requests / requests started, by kind (HTTP status, timeout, cut stream…)."
+    ),
+    "flags": (
+        "Flags: distorted (the client was the bottleneck: its figures are not the server's), "
+        "saturated (output tok/s stopped growing while TTFT or queueing grew: the knee and past "
+        "it), or an error rate above the limit."
+    ),
+    "distorted": (
+        "Distorted: the client self-check found the client was the bottleneck by the stated "
+        "thresholds (send lateness, event-loop lag, CPU share); the reasons name which."
+    ),
+    "capacity": (
+        "Capacity: the highest concurrency (or rate) of a search whose point meets the SLOs at "
+        "the percentiles they name, with a bootstrap 95 % interval over requests. Higher is "
+        "better."
+    ),
+    "bracket": "Bracket: the highest passing value and the lowest failing one the search tried.",
+    "capacity_interval": (
+        "95 % interval: where resampling the two boundary points' requests moves the capacity "
+        "(2.5th–97.5th percentiles of the values the resamples imply)."
+    ),
+    "cliff": "Cliff: the lowest failing point is more than 2× past a limit.",
+    "timeline": (
+        "Each second of the point from the whole window's start: requests completed, output "
+        "tokens, requests in flight (time-weighted mean) and the TTFT p50 of the requests whose "
+        "first token came in that second."
+    ),
+    Key.SEND_LATE_MS: (
+        "Send lateness (ms): t0 − the scheduled start; how late the client sent (under a "
+        "concurrency cap the wait for a slot is queue time instead). Lower is better."
+    ),
+    Key.SCHED_TTFT_MS: (
+        "TTFT from the schedule (ms): first token − the scheduled start, so a client that falls "
+        "behind cannot hide server slowness (coordinated omission). Lower is better."
+    ),
+    Key.SCHED_E2E_MS: "End to end from the schedule (ms): last token − the scheduled start.",
+    Key.QUEUE_MS: "Queue time (ms): the wait for a free slot under a concurrency cap.",
+    "loop_lag": "Event-loop lag (ms): a periodic timer's lateness in the client, p99.",
+}
+TIPS.update(LOAD_TIPS)
+
 LABELS: dict[str, str] = {
     Key.TTFT_MS: "TTFT",
     Key.TTFA_MS: "TTFA",
@@ -124,6 +207,10 @@ LABELS: dict[str, str] = {
     Key.CONTEXT_TOKENS: "context tokens",
     Key.ITL_MS: "ITL",
     Key.ICL_MS: "ICL",
+    Key.QUEUE_MS: "queue",
+    Key.SCHED_TTFT_MS: "TTFT from schedule",
+    Key.SCHED_E2E_MS: "e2e from schedule",
+    Key.SEND_LATE_MS: "send lateness",
 }
 
 #: The unit of each metric (schema.METRICS) and of the other fields the report draws.

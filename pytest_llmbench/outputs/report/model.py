@@ -15,6 +15,7 @@ from typing import Any
 
 from ...results.calibration import calibration
 from ...schema import AGGREGATED_FIELDS, Key
+from .load_model import LoadRun, extract_load, load_records
 from .summary import Stats, num, percentile
 
 __all__ = [
@@ -124,6 +125,7 @@ class Run:
     answers: list[tuple[str, str]]
     gate: list[Mapping[str, Any]] = field(default_factory=list)
     crosscheck: Mapping[str, Any] = field(default_factory=dict)
+    load: LoadRun = field(default_factory=LoadRun)
 
     def label(self, target: str) -> str:
         info = self.targets.get(target)
@@ -141,7 +143,7 @@ class Run:
 def _target_infos(document: Mapping[str, Any]) -> dict[str, TargetInfo]:
     infos: dict[str, TargetInfo] = {}
     sources = [*_list(document.get("aggregates")), *_list(document.get("records"))]
-    sources += _list(document.get("conversations"))
+    sources += [*_list(document.get("conversations")), *load_records(document)]
     for item in sources:
         item = as_map(item)
         key = item.get(Key.TARGET)
@@ -324,4 +326,5 @@ def extract(document: Mapping[str, Any]) -> Run:
         answers=_answers(records),
         gate=[as_map(check) for check in _list(document.get("gate"))],
         crosscheck=as_map(document.get("crosscheck")),
+        load=extract_load(document),
     )

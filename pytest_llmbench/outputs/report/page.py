@@ -18,6 +18,8 @@ from .crosscheck_panel import crosscheck_section
 from .gate_panel import gate_section
 from .history_panels import runs_section, trends_section
 from .issues_panel import issues_section
+from .load_history_panel import load_history_section
+from .load_panel import load_section
 from .markup import Markup, esc, fmt
 from .model import Run, extract, num
 from .overview_panel import overview_section
@@ -29,6 +31,7 @@ __all__ = ["render_html", "write_html"]
 _RUN_SECTIONS: tuple[tuple[str, str, Callable[[Run, str], Markup]], ...] = (
     ("overview", "Overview", overview_section),
     ("gate", "Gate", gate_section),
+    ("load", "Load", load_section),
     ("spread", "Spread across runs", spread_section),
     ("context", "TTFT against context", context_section),
     ("itl", "Inter-token latency", itl_section),
@@ -38,7 +41,6 @@ _RUN_SECTIONS: tuple[tuple[str, str, Callable[[Run, str], Markup]], ...] = (
     ("issues", "Failures and skips", issues_section),
     ("answers", "Sample answers", answers_section),
 )
-_RUN_TOC = [(section_id, name) for section_id, name, _ in _RUN_SECTIONS]
 
 
 def _csp() -> str:
@@ -96,13 +98,15 @@ def _counts(run: Run) -> str:
     errors = sum(g.errors for g in run.groups)
     skipped = sum(len(i.tests) for i in run.skips)
     turns = sum(len(c.turns) for c in run.conversations)
-    counts = (
+    counts = [
         (len(measured), "target measured", "targets measured"),
         (requests, "request", "requests"),
         (errors, "error", "errors"),
         (turns, "conversation turn", "conversation turns"),
         (skipped, "test skipped", "tests skipped"),
-    )
+    ]
+    if run.load.points:  # a run without load says nothing of it
+        counts.append((len(run.load.points), "load point", "load points"))
     return " · ".join(f"{n} {one if n == 1 else many}" for n, one, many in counts)
 
 
@@ -111,23 +115,28 @@ def _toc(entries: Sequence[tuple[str, str]]) -> Markup:
     return Markup(f'<nav class="toc" aria-label="sections">{links}</nav>')
 
 
-def _run_body(run: Run, prefix: str) -> str:
-    return "".join(render(run, prefix) for _, _, render in _RUN_SECTIONS)
+def _run_parts(run: Run, prefix: str) -> list[tuple[str, str, Markup]]:
+    """Each section as (id, name, markup); one with nothing to show at all (the load section of
+    a run without load points) is left out, and so is its entry in the table of contents."""
+    parts = [(i, name, render(run, prefix)) for i, name, render in _RUN_SECTIONS]
+    return [part for part in parts if part[2]]
 
 
 def _run_page(run: Run) -> tuple[str, str, str]:
+    parts = _run_parts(run, "")
     header = (
         "<h1>pytest-llmbench run report</h1>"
         f'<p class="sub">{esc(_counts(run))}</p>{_command(run.metadata)}{_meta(run)}'
-        f"{_toc(_RUN_TOC)}"
+        f"{_toc([(i, name) for i, name, _ in parts])}"
     )
-    return "pytest-llmbench run report", header, _run_body(run, "")
+    return "pytest-llmbench run report", header, "".join(m for _, _, m in parts)
 
 
 def _history_page(runs: Sequence[Run]) -> tuple[str, str, str]:
     first, last = runs[0].started[:16], runs[-1].started[:16]
     span = f" from {first.replace('T', ' ')} to {last.replace('T', ' ')}" if first else ""
     latest = runs[-1]
+    load = load_history_section(runs)
     header = (
         f"<h1>pytest-llmbench history: {len(runs)} runs</h1>"
         f'<p class="sub">{esc(span.strip() or "runs in the order given")} · latest run: '
@@ -136,18 +145,20 @@ def _history_page(runs: Sequence[Run]) -> tuple[str, str, str]:
             [
                 ("comparison", "Comparison"),
                 ("trends", "Trends"),
+                *([("load-history", "Load across runs")] if load else []),
                 ("runs", "Runs"),
-                *((f"latest-{i}", f"Latest: {t}") for i, t in _RUN_TOC[:1]),
+                ("latest-overview", "Latest: Overview"),
             ]
         )
     )
     body = (
         comparison_section(runs)
         + trends_section(runs)
+        + load
         + runs_section(runs)
         + '<h2 class="latest">The latest run in detail</h2>'
         + _meta(latest)
-        + _run_body(latest, "latest-")
+        + "".join(m for _, _, m in _run_parts(latest, "latest-"))
     )
     return "pytest-llmbench history", header, body
 

@@ -82,9 +82,12 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
 
 
 def fmt_tick(value: float, ticks: Sequence[float]) -> str:
-    """A tick label with just the decimals the tick step needs."""
+    """A tick label with just the decimals the tick step needs (a step of 2.5 shows 27.5, of
+    0.25 shows 0.75)."""
     step = abs(ticks[1] - ticks[0]) if len(ticks) > 1 else abs(value) or 1.0
-    decimals = max(0, -math.floor(math.log10(step) + 1e-9)) if step < 1 else 0
+    decimals = 0
+    while decimals < 6 and abs(round(step, decimals) - step) > step * 1e-6:
+        decimals += 1
     return f"{value:,.{decimals}f}"
 
 
@@ -126,9 +129,17 @@ def axis_title(x: float, y: float, spec: AxisSpec, *, vertical: bool = False) ->
 
 
 def marker(
-    index: int, x: float, y: float, *, size: float = 4.5, tip: str = "", cls: str = "mark"
+    index: int,
+    x: float,
+    y: float,
+    *,
+    size: float = 4.5,
+    tip: str = "",
+    cls: str = "mark",
+    hollow: bool = False,
 ) -> Markup:
-    """A data mark in the style's shape and colour, with its value as tooltip."""
+    """A data mark in the style's shape and colour, with its value as tooltip; ``hollow`` draws
+    its outline only (a point whose figures are in doubt)."""
     shape = SHAPES[index % len(SHAPES)]
     fill = color(index)
     s = size
@@ -138,12 +149,12 @@ def marker(
         body = f'<rect x="{x - s:.1f}" y="{y - s:.1f}" width="{2 * s:.1f}" height="{2 * s:.1f}"'
     else:
         body = f'<path d="{_shape_path(shape, x, y, s)}"'
-    stroked = shape in ("plus", "cross")
-    paint = (
-        f' fill="none" stroke="{fill}" stroke-width="2.2"'
-        if stroked
-        else f' fill="{fill}" stroke="#fff" stroke-width="0.8"'
-    )
+    if shape in ("plus", "cross"):
+        paint = f' fill="none" stroke="{fill}" stroke-width="2.2"'
+    elif hollow:
+        paint = f' fill="#fff" stroke="{fill}" stroke-width="1.8"'
+    else:
+        paint = f' fill="{fill}" stroke="#fff" stroke-width="0.8"'
     title = f"<title>{esc(tip)}</title>" if tip else ""
     return Markup(f'{body} class="{esc(cls)}"{paint}>{title}</{body[1:].split(" ")[0]}>')
 

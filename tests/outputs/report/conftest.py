@@ -1,4 +1,5 @@
-"""Session fixtures: one real benchmark session, its canary copy and a three-run history."""
+"""Session fixtures: one real benchmark session, its canary copy and a three-run history; one
+real load session and its copy with capacities."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 import pytest
 
 from .builder import run_session, scaled, with_canaries
+from .load_builder import run_load_session, with_capacities
 
 
 @pytest.fixture(scope="session")
@@ -31,3 +33,14 @@ def history(canary_document: dict[str, Any]) -> list[dict[str, Any]]:
         {("sim-a", "ttft_ms"): 0.6, ("sim-r", "decode_tps"): 0.5},
     )
     return [first, second, third]
+
+
+@pytest.fixture(scope="session")
+def real_load_document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return run_load_session(tmp_path_factory.mktemp("load"))
+
+
+@pytest.fixture(scope="session")
+def load_document(real_load_document: dict[str, Any]) -> dict[str, Any]:
+    """The real load session with a capacity per target and one point distorted, by hand."""
+    return with_capacities(real_load_document)

@@ -71,8 +71,8 @@ def visit(browser: Any, path: Path) -> Visit:
     return seen
 
 
-def assert_charts_drawn(page: Any, at_least: int) -> None:
-    charts = page.locator("figure.chart")
+def assert_charts_drawn(page: Any, at_least: int, within: str = "") -> None:
+    charts = page.locator(f"{within} figure.chart".strip())
     assert charts.count() >= at_least
     for i in range(charts.count()):
         chart = charts.nth(i)
@@ -200,4 +200,68 @@ def test_comparison_of_any_two_runs_in_chromium(browser, history_page, tmp_path)
     assert_canaries_inert(page)
     page.locator("#comparison").screenshot(path=str(tmp_path / "comparison.png"))
     assert (tmp_path / "comparison.png").stat().st_size > 10_000
+    seen.assert_clean()
+
+
+@pytest.fixture(scope="module")
+def load_page(tmp_path_factory: pytest.TempPathFactory, load_document: dict[str, Any]) -> Path:
+    return write_html([load_document], tmp_path_factory.mktemp("load") / "load.html")
+
+
+#: Every text label's box in each load chart, as the browser laid it out.
+_LABEL_BOXES = """figures => figures.map(f => Array.from(
+  f.querySelectorAll('svg text.plabel, svg text.vlabel, svg text.hlabel')).map(t => {
+    const b = t.getBBox(); return [t.textContent, b.x, b.y, b.x + b.width, b.y + b.height];
+  }))"""
+
+
+def assert_labels_apart(page: Any, selector: str) -> None:
+    for boxes in page.locator(selector).evaluate_all(_LABEL_BOXES):
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                apart = a[3] <= b[1] or b[3] <= a[1] or a[4] <= b[2] or b[4] <= a[2]
+                assert apart, (a, b)
+
+
+def test_load_report_in_chromium(browser, load_page, tmp_path):
+    seen = visit(browser, load_page)
+    page = seen.page
+    load = page.locator("#load")
+    expect(load).to_be_visible()
+    assert_charts_drawn(page, at_least=8, within="#load")
+    for chart in ("load-ttft_ms", "load-tpot_ms", "concurrency-ttft_ms", "rate-ttft_ms"):
+        figure = page.locator(f"#chart-{chart}")
+        expect(figure).to_be_visible()
+        assert figure.locator("svg.plot .mark").count() >= 2, chart
+    labels = page.locator("#chart-load-ttft_ms text.plabel").all_text_contents()
+    assert {"c1", "c4", "c16"} <= {label.removesuffix(" ⚠") for label in labels}, labels
+    assert "c4 ⚠" in labels  # distorted by hand (others may be too, by the client's own check)
+    assert all(page.locator("#chart-load-ttft_ms text.plabel").evaluate_all(
+        "ts => ts.map(t => t.getBoundingClientRect().width > 0)"))  # fmt: skip
+    assert_labels_apart(page, "#load figure.chart")
+    capacity = page.locator("#chart-concurrency-ttft_ms text.vlabel")
+    expect(capacity).to_have_text(re.compile(r"capacity 12 · sim-quick$"))  # after its tooltip
+    slo = page.locator("#chart-concurrency-ttft_ms text.hlabel")
+    expect(slo).to_have_text(re.compile(r"SLO p99 ≤ 200 ms$"))
+
+    # The distorted point's badge gives its reasons on hover.
+    page.locator("#load-table tr[data-distorted] .badge.warn").first.hover()
+    tip = page.locator(".tooltip")
+    assert tip.is_visible() and tip.inner_text().startswith("Distorted: the client self-check")
+
+    # One timeline is shown; the select shows another.
+    expect(page.locator("#timeline-0")).to_be_visible()
+    expect(page.locator("#timeline-5")).to_be_hidden()
+    page.select_option("#timelines-pick", "5")
+    expect(page.locator("#timeline-5")).to_be_visible()
+    expect(page.locator("#timeline-0")).to_be_hidden()
+    page.locator("#timeline-5 rect.col").first.hover(force=True)
+    assert re.search(r"^second 0–1: \d+ done", tip.inner_text())
+
+    # The points table sorts by output tok/s (the 5th column).
+    page.locator("#load-table th", has_text="out tok/s").locator("button").click()
+    assert column(page, "#load-table", 5) == sorted(column(page, "#load-table", 5))
+    page.mouse.move(1, 1)
+    load.screenshot(path=str(tmp_path / "load-report.png"))
+    assert (tmp_path / "load-report.png").stat().st_size > 20_000
     seen.assert_clean()

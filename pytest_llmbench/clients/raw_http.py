@@ -45,17 +45,25 @@ class Endpoint:
         self.authority = parts.netloc.rsplit("@", 1)[-1]
 
     async def connect(
-        self, on_lost: Callable[[RawConnection], None] | None = None
+        self, on_lost: Callable[[RawConnection], None] | None = None, timeout_s: float = 30.0
     ) -> RawConnection:
+        """A new connection; :class:`OSError` (a :class:`TimeoutError` after ``timeout_s``,
+        naming the address) when it cannot be made."""
         loop = asyncio.get_running_loop()
         context = ssl.create_default_context() if self.tls else None
-        _, protocol = await loop.create_connection(
+        opening = loop.create_connection(
             lambda: RawConnection(on_lost),
             self.host,
             self.port,
             ssl=context,
             server_hostname=self.host if self.tls else None,
         )
+        try:
+            _, protocol = await asyncio.wait_for(opening, timeout_s)
+        except asyncio.TimeoutError:
+            raise TimeoutError(
+                f"no connection to {self.authority} within {timeout_s:g} s (connect timeout)"
+            ) from None
         return protocol
 
 

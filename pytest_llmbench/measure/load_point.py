@@ -65,14 +65,40 @@ def pool_size(point: LoadPoint) -> int:
     return min(POOL_MAX, max(POOL_MIN, math.ceil(point.rate / 2)))
 
 
+#: File descriptors kept free beside a point's connections (results, logs, the servers' pipes).
+SPARE_DESCRIPTORS = 256
+
+
+def _allow_descriptors(connections: int) -> None:
+    """Raise the soft limit on open files toward the hard one when a point's pool needs it
+    (``ulimit -n`` is 1024 on most systems, a c1024 point needs more); a pool that cannot fit
+    is refused before any connection is opened."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Linux or macOS: left to the system
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    needed = connections + SPARE_DESCRIPTORS
+    if needed <= soft:
+        return
+    ceiling = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+    if ceiling > soft:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
+    if ceiling < needed:
+        raise OSError(
+            f"{connections} connections need {needed} open files, and the limit is {hard} "
+            "(ulimit -n): lower the concurrency or raise the limit"
+        )
+
+
 def _expected(point: LoadPoint) -> int:
     planned = planned_requests(point)
     if planned is not None:
         return planned
     assert point.concurrency is not None
     assert point.duration_s is not None
-    # four requests a second per slot (shorter ones are built as they are sent, and counted)
-    return point.concurrency * max(16, math.ceil(4 * point.duration_s))
+    # eight requests a second per slot (beyond it they are built as they are sent, and counted)
+    return point.concurrency * max(16, math.ceil(8 * point.duration_s))
 
 
 def run_point(
@@ -90,7 +116,7 @@ def run_point(
     """
     if target.provider.client != "lean":
         raise LoadUnsupported(
-            f"{target.key}: the load mode speaks the OpenAI-compatible wire; this target uses "
+            "the load mode speaks the OpenAI-compatible wire; this target uses "
             f"LiteLLM's {target.provider.model_prefix or 'adapter'} (client: litellm)"
         )
     api_base = bench.endpoints.api_base(target)
@@ -112,8 +138,10 @@ def run_point(
     runner = PointRunner(
         endpoint, point, builder, builder.warm_request(), offsets=offsets,
         pool=pool_size(point), cap_bytes=bounds.byte_cap(most),
-        deadline_s=bounds.deadline_s(most, target.timeout_s), progress=progress,
+        deadline_s=bounds.deadline_s(most, target.timeout_s),
+        connect_timeout_s=target.timeout_s, progress=progress,
     )  # fmt: skip
+    _allow_descriptors(runner.pool)
     future = bench.loop.submit(runner.run())
     try:
         outcome = _wait(future, progress, tick)
@@ -189,7 +217,10 @@ def _raw_stream(exchange: Exchange, max_tokens: int) -> RawStream:
             ended = end.done or any(d.finish_reason for d in deltas)
             error = end.error or stream_problem(deltas, ended, max_tokens)
             if error is not None:
-                exchange.fail("malformed" if end.error else "stream", error)
+                kind = "stream"
+                if end.error is not None:
+                    kind = "error_event" if "error event" in end.error else "malformed"
+                exchange.fail(kind, error)
     elif error is None and exchange.status:
         message = error_message(b"".join(exchange.pieces))
         error = f"HTTP {exchange.status}: {message}"

@@ -22,9 +22,11 @@ import gc
 import math
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
+from ..clients.base import error_message
 from ..clients.raw_http import Endpoint, Exchange, RawConnection
 from ..config.load_spec import LoadPoint
 
@@ -85,13 +87,17 @@ class PointRunner:
         pool: int,
         cap_bytes: int,
         deadline_s: float,
+        connect_timeout_s: float = 30.0,
         progress: Progress | None = None,
     ) -> None:
         self.endpoint, self.point, self.request, self.warm = endpoint, point, request, warm
         self.offsets, self.pool, self.cap_bytes = offsets, pool, cap_bytes
         self.deadline_ns = round(deadline_s * 1e9)
+        # no connection may take longer than the whole request may
+        self.connect_timeout_s = min(connect_timeout_s, deadline_s)
         self.progress = progress or Progress()
         self.exchanges: list[Exchange] = []
+        self.notes: list[str] = []
         self.lags_ms: array[float] = array("d")
         self._idle: list[RawConnection] = []
         self._waiting: collections.deque[Exchange] = collections.deque()
@@ -151,6 +157,7 @@ class PointRunner:
             self.exchanges, start, end, self.lags_ms, cpu, (end - start) / 1e9,
             self._opened_during, interrupted, max(0, unsent),
         )  # fmt: skip
+        outcome.notes += self.notes
         if self._topped_up:
             outcome.notes.append(
                 f"{self._topped_up} connections added to the pool during the point, beside the"
@@ -182,6 +189,11 @@ class PointRunner:
 
     def _stop_sending(self) -> None:
         self._stopping = True
+        if self._waiting:
+            self.notes.append(
+                f"{len(self._waiting)} arrivals still queued behind max_in_flight when the "
+                "window ended were not sent"
+            )
         self._waiting.clear()
         self._check_finished()
 
@@ -205,7 +217,9 @@ class PointRunner:
     def _dispatch(self, exchange: Exchange) -> None:
         if self._idle:
             self._send(self._idle.pop(), exchange)
-            if len(self._idle) < LOW_WATER and not self._topping:
+            cap = self.point.max_in_flight
+            room = cap is None or len(self._idle) + len(self._owner) < cap
+            if len(self._idle) < LOW_WATER and not self._topping and room:
                 assert self._loop is not None
                 self._topping = True
                 self._loop.create_task(self._top_up(max(LOW_WATER, self.pool // 8)))
@@ -217,7 +231,7 @@ class PointRunner:
 
     async def _send_on_new(self, exchange: Exchange) -> None:
         try:
-            connection = await self.endpoint.connect(self._lost)
+            connection = await self._connect()
         except OSError as exc:
             exchange.t0_ns = exchange.close_ns = _clock()
             exchange.fail("connect", f"cannot connect to {self.endpoint.authority}: {exc}")
@@ -275,11 +289,13 @@ class PointRunner:
         if self.point.kind == "concurrency":
             if not self._stopping:
                 self._send_next(connection, exchange.close_ns)
-        elif connection is not None and not connection.closed:
-            self._idle.append(connection)
-            if self._waiting:
-                waiting = self._waiting.popleft()
-                waiting.queue_ns = _clock() - waiting.sched_ns
+        else:
+            if connection is not None and not connection.closed:
+                self._idle.append(connection)
+            cap = self.point.max_in_flight
+            while self._waiting and (cap is None or progress.in_flight < cap):
+                waiting = self._waiting.popleft()  # its slot freed, whatever became of the
+                waiting.queue_ns = _clock() - waiting.sched_ns  # connection
                 self._dispatch(waiting)
         self._check_finished()
 
@@ -290,29 +306,51 @@ class PointRunner:
 
     # -- the pool ------------------------------------------------------------------------------
     async def _open_pool(self) -> None:
-        """``pool`` connections, each warmed by one small request (its answer not kept)."""
-        connections = await asyncio.gather(
-            *(self.endpoint.connect(self._lost) for _ in range(self.pool))
+        """``pool`` connections, each warmed by one small request (its answer not kept); when
+        one cannot be opened or warmed, every one opened is closed again."""
+        opened = await asyncio.gather(
+            *(self._connect() for _ in range(self.pool)), return_exceptions=True
         )
-        await asyncio.gather(*(self._warm_one(c) for c in connections))
+        connections = [c for c in opened if isinstance(c, RawConnection)]
+        try:
+            failed = next((e for e in opened if isinstance(e, BaseException)), None)
+            if failed is not None:
+                raise failed
+            await asyncio.gather(*(self._warm_one(c) for c in connections))
+        except BaseException:
+            for connection in connections:
+                if connection.transport is not None:
+                    connection.transport.abort()
+            raise
         self._idle = [c for c in connections if not c.closed]
 
     async def _warm_one(self, connection: RawConnection) -> None:
         assert self._loop is not None
         ended: asyncio.Future[Exchange] = self._loop.create_future()
         exchange = Exchange(-1, 0, self.cap_bytes)
-        exchange.done = ended.set_result
+
+        def answered(done: Exchange) -> None:
+            if not ended.done():  # not after a timeout gave up on it
+                ended.set_result(done)
+
+        exchange.done = answered
         connection.send(exchange, self.warm)
-        warm = await asyncio.wait_for(ended, self.deadline_ns / 1e9)
+        try:
+            warm = await asyncio.wait_for(ended, self.deadline_ns / 1e9)
+        except asyncio.TimeoutError:
+            raise WarmUpError(
+                0,
+                "the warm-up request got no whole answer within its total deadline of "
+                f"{self.deadline_ns / 1e9:g} s",
+            ) from None
         if warm.error is not None or warm.status != 200:
-            body = b"".join(warm.pieces).decode("utf-8", "replace")
-            raise WarmUpError(warm.status, warm.error or body)
+            raise WarmUpError(warm.status, warm.error or error_message(b"".join(warm.pieces)))
 
     async def _top_up(self, count: int) -> None:
         """Open ``count`` more connections beside the requests (not in any request's time)."""
         try:
             opened = await asyncio.gather(
-                *(self.endpoint.connect(self._lost) for _ in range(count)), return_exceptions=True
+                *(self._connect() for _ in range(count)), return_exceptions=True
             )
         finally:
             self._topping = False
@@ -322,6 +360,9 @@ class PointRunner:
                 self._topped_up += 1
             elif isinstance(connection, RawConnection) and connection.transport is not None:
                 connection.transport.close()
+
+    def _connect(self) -> Coroutine[Any, Any, RawConnection]:
+        return self.endpoint.connect(self._lost, self.connect_timeout_s)
 
     def _lost(self, connection: RawConnection) -> None:
         if connection in self._idle:

@@ -56,11 +56,12 @@ def write_summary(
             terminal.write_line(note)
         for capacity in load.get("capacities") or []:
             terminal.write_line(capacity_line(capacity), bold=True)
-    measured = {r.get("target") for r in document["records"] if r.get("ok")}
+    every = [*document["records"], *(load.get("records") or [])]
+    measured = {r.get("target") for r in every if r.get("ok")}
     skipped = sorted(
         {
             r["target"]: r.get("reason")
-            for r in document["records"]
+            for r in every
             if r.get("status") == "skipped" and r.get("target") and r["target"] not in measured
         }.items()
     )

@@ -82,15 +82,17 @@ class LoadDriver:
 
         case, state = self.case, self.state
         name = f"{prefix}-{point.id}" if prefix else point.id
+        failure = None
         try:
             run = run_point(state.bench, case.target, point, case.load.shape, self._tick)
         except LoadUnsupported as exc:
             pytest.skip(str(exc))
         except (WarmUpError, OSError) as exc:
-            message = state.redactor.sanitize(str(exc))
-            pytest.fail(f"{case.target.key} {name}: {message}", pytrace=False)
+            failure = f"{case.target.key} {name}: {state.redactor.sanitize(str(exc))}"
         finally:
             self._end_progress()
+        if failure is not None:  # outside the except: one message, not a chain of two
+            pytest.fail(failure, pytrace=False)
         described = {**case.describe(), Key.POINT: name}
         records = sample_records(described, run.samples, state.redactor)
         slos = case.load.slos

@@ -29,6 +29,21 @@ def _shown(path: Path) -> Path:
         return path
 
 
+def _write_load(terminal: pytest.TerminalReporter, load: Mapping[str, Any]) -> None:
+    """The load points' table, their flags and notes, and each search's capacity."""
+    from .load_tables import LOAD_COLUMNS, capacity_line, load_rows, point_notes
+
+    points = load.get("points") or []
+    for text in format_table(load_rows(points), LOAD_COLUMNS):
+        terminal.write_line(text)
+    for line in point_notes(points):
+        terminal.write_line(line, yellow=True)
+    for note in load.get("notes") or []:
+        terminal.write_line(note)
+    for capacity in load.get("capacities") or []:
+        terminal.write_line(capacity_line(capacity), bold=True)
+
+
 def write_summary(
     terminal: pytest.TerminalReporter,
     document: Mapping[str, Any],
@@ -46,16 +61,7 @@ def write_summary(
     elif not conversations and not points:
         terminal.write_line("no requests were measured")
     if points:
-        from .load_tables import LOAD_COLUMNS, capacity_line, load_rows, point_notes
-
-        for text in format_table(load_rows(points), LOAD_COLUMNS):
-            terminal.write_line(text)
-        for line in point_notes(points):
-            terminal.write_line(line, yellow=True)
-        for note in load.get("notes") or []:
-            terminal.write_line(note)
-        for capacity in load.get("capacities") or []:
-            terminal.write_line(capacity_line(capacity), bold=True)
+        _write_load(terminal, load)
     every = [*document["records"], *(load.get("records") or [])]
     measured = {r.get("target") for r in every if r.get("ok")}
     skipped = sorted(

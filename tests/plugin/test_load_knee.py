@@ -77,19 +77,23 @@ def test_a_search_finds_the_configured_knee(
     result.stdout.fnmatch_lines([f"capacity embedded/knee: c{knee} under {slo}*"])
 
 
-def test_a_sweep_stops_where_the_server_stops_keeping_up(bench: BenchProject) -> None:
-    """Past max_batch the throughput is flat while TTFT grows: the sweep says it saturated."""
+def test_a_sweep_climbs_to_where_the_server_stops_keeping_up(bench: BenchProject) -> None:
+    """A sweep's ends are the unloaded server and its ceiling (max_batch), its rates between."""
     sim = {"ttft_ms": 20, "itl_ms": 5, "output_tokens": 20, "max_batch": 2}
     result = _run(bench, _config(sim), "--llm-load", "sweep", "--llm-load-duration", "3")
     result.assert_outcomes(passed=1)
     load = bench.results()["load"]
     names = [point["point"] for point in load["points"]]
     assert names[0] == "sweep-c1" and names[-1] == "sweep-c64", names
-    heavy = load["points"][-1]
-    assert "saturated" in heavy["flags"], heavy["flags"]
+    light, heavy = load["points"][0], load["points"][-1]
     expected = SimProfile.from_mapping(sim).closed_loop_expectation(64)
     measured = heavy["steady"]["request_rate"] or heavy["whole"]["request_rate"]
     assert measured == pytest.approx(expected.requests_per_s, rel=0.25)
+    # past the knee the requests queue: TTFT many times the unloaded one
+    ttft = [point["percentiles"]["ttft_ms"]["p50"] for point in (light, heavy)]
+    assert ttft[1] > 5 * ttft[0], ttft
+    # the rates between stay below what c64 sustained (the server's ceiling)
+    assert all(p["rate"] < measured * 1.05 for p in load["points"][1:-1]), names
 
 
 def test_a_slower_server_under_load_fails_against_its_baseline(bench: BenchProject) -> None:

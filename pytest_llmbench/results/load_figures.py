@@ -160,7 +160,8 @@ def point_figures(
         "timeline": _timeline(records, starts, ends, first, last, bin_s) if records else [],
         "client": client,
         "distorted": bool(client["distorted"]),
-        "flags": _flags(client, failed, started, max_error_rate),
+        # requests the session's own stop ended (Ctrl-C) are not the server's errors
+        "flags": _flags(client, failed - errors.get(INTERRUPTED, 0), started, max_error_rate),
     }
 
 
@@ -240,6 +241,10 @@ def _late(name: str, summary: PointSummary, bound: float, said: str) -> str | No
     if figure is None or figure <= bound:
         return None
     return f"{name} {label} {figure:.1f} ms > {said}"
+
+
+#: The error kind of a request ended by the session's stop (Ctrl-C, SIGTERM), not the server.
+INTERRUPTED = "interrupted"
 
 
 def _flags(client: ClientCheck, errors: int, started: int, max_error_rate: float) -> list[str]:

@@ -6,6 +6,8 @@ closed by a ``signature_delta``) that comes before the ``text`` block.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from pytest_llmbench.servers.sim.plan import Plan
 from pytest_llmbench.servers.sim.wire import (
     MID_STREAM_ERROR,
@@ -113,8 +115,7 @@ class AnthropicWire(WireFormat):
             + sse({"type": "ping"}, "ping")
         )
 
-    def events(self, ctx: Context, plan: Plan) -> list[bytes]:
-        out: list[bytes] = []
+    def events(self, ctx: Context, plan: Plan) -> Iterator[bytes]:
         index, kind = 0, _kinds(plan)[0]
         for group in plan.groups:
             head = b""
@@ -126,8 +127,7 @@ class AnthropicWire(WireFormat):
                 "index": index,
                 "delta": _delta(kind, group.text),
             }
-            out.append(head + sse(body, "content_block_delta"))
-        return out
+            yield head + sse(body, "content_block_delta")
 
     def _stop_reason(self, plan: Plan) -> str:
         return "max_tokens" if plan.finish_reason == "length" else "end_turn"

@@ -1,7 +1,16 @@
-"""The simulator's aiohttp application: routes, request handling, the truth-log endpoints."""
+"""The simulator's aiohttp application: routes, request handling, the truth-log endpoints.
+
+A request's receipt (``recv_ns``) is the time :mod:`~pytest_llmbench.servers.sim.receipt` puts on
+it (when its bytes came in), or the handler's start where nothing does. A handler yields once
+before its work (parsing the body, counting the prompt, planning the answer: some 0.3 ms at 200
+tokens), so the loop reads the sockets again, and stamps what has come in since, before the
+handlers of a burst work one after another; on Python 3.12+ aiohttp runs each handler eagerly as
+it makes the request, and without the yield the next read would wait for all of their work.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import time
@@ -17,6 +26,7 @@ from pytest_llmbench.servers.sim.log import RequestRecord, TruthLog
 from pytest_llmbench.servers.sim.openai_wire import OpenAIWire
 from pytest_llmbench.servers.sim.plan import build_plan
 from pytest_llmbench.servers.sim.profile import SimConfig
+from pytest_llmbench.servers.sim.receipt import RECV_NS
 from pytest_llmbench.servers.sim.respond import Job, send_complete, send_error, send_stream
 from pytest_llmbench.servers.sim.wire import (
     BadRequest,
@@ -59,7 +69,7 @@ async def _generate(
     path_model: str | None = None,
     stream: bool | None = None,
 ) -> web.StreamResponse:
-    recv_ns = time.perf_counter_ns()
+    recv_ns: int = request.get(RECV_NS) or time.perf_counter_ns()
     state = request.app[STATE]
     number = next(state.counter)
     rec = RequestRecord(
@@ -68,6 +78,7 @@ async def _generate(
     )  # fmt: skip
     job = Job(request, wire, rec, state.log)
     try:
+        await asyncio.sleep(0)  # read the rest of a burst before this one's work (module doc)
         try:
             sim = wire.parse(json.loads(await request.read()), path_model, stream)
         except (BadRequest, ValueError) as exc:

@@ -7,7 +7,7 @@ as parts with ``"thought": true``. Streams are always SSE, whether or not ``alt=
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from pytest_llmbench.servers.sim.plan import EventGroup, Plan
 from pytest_llmbench.servers.sim.wire import (
@@ -96,8 +96,9 @@ class GeminiWire(WireFormat):
     def start(self, ctx: Context, plan: Plan) -> bytes:
         return b""
 
-    def events(self, ctx: Context, plan: Plan) -> list[bytes]:
-        return [sse(self._response(ctx, [self._part(g)])) for g in plan.groups]
+    def events(self, ctx: Context, plan: Plan) -> Iterator[bytes]:
+        for group in plan.groups:
+            yield sse(self._response(ctx, [self._part(group)]))
 
     def end(self, ctx: Context, plan: Plan) -> bytes:
         last = self._response(ctx, [{"text": ""}], self._finish(plan))

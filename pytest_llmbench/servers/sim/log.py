@@ -6,8 +6,9 @@ the server has a log file, appended to it as one JSON line and flushed at once.
 Record fields:
 
 - ``id``, ``wire`` (``openai`` | ``anthropic`` | ``gemini``), ``model``, ``stream``;
-- ``recv_ns``: when the handler started; ``prompt_tokens``; ``ttft_target_ms``; ``max_tokens``;
-  ``turn``: the number of user messages in the request;
+- ``recv_ns``: when the request came in: when the server read its bytes (see
+  :mod:`~pytest_llmbench.servers.sim.receipt`); ``prompt_tokens``; ``ttft_target_ms``;
+  ``max_tokens``; ``turn``: the number of user messages in the request;
 - ``admit_ns``: when the request was admitted to its model's batch (the load model,
   :mod:`~pytest_llmbench.servers.sim.batch`): ``recv_ns`` itself unless it waited in the
   admission queue, so ``admit_ns - recv_ns`` is its queue time; ``null`` if it never was

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 from pytest_llmbench.servers.sim.plan import Plan
 from pytest_llmbench.servers.sim.wire import (
@@ -73,15 +73,13 @@ class OpenAIWire(WireFormat):
     def start(self, ctx: Context, plan: Plan) -> bytes:
         return self._chunk(ctx, {"role": "assistant", "content": ""}, None) + b": keep-alive\n\n"
 
-    def events(self, ctx: Context, plan: Plan) -> list[bytes]:
+    def events(self, ctx: Context, plan: Plan) -> Iterator[bytes]:
         in_tags = any(g.kind == "tag" for g in plan.groups)
-        out: list[bytes] = []
         for group in plan.groups:
             if group.kind == "reasoning" and not in_tags:
-                out.append(self._chunk(ctx, {"reasoning_content": group.text}, None))
+                yield self._chunk(ctx, {"reasoning_content": group.text}, None)
             else:
-                out.append(self._chunk(ctx, {"content": group.text}, None))
-        return out
+                yield self._chunk(ctx, {"content": group.text}, None)
 
     def usage(self, ctx: Context, plan: Plan) -> dict[str, object]:
         """The ``usage`` object for ``plan``."""

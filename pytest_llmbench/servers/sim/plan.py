@@ -8,6 +8,8 @@ differs.
 
 from __future__ import annotations
 
+import itertools
+import operator
 import random
 from dataclasses import dataclass
 from typing import Literal
@@ -67,21 +69,18 @@ def _sequence(profile: SimProfile, rng: random.Random, tags: bool) -> list[tuple
 
 
 def _group(sequence: list[tuple[TokenKind, str]], per_event: int) -> list[EventGroup]:
+    """Cut ``sequence`` into events: each run of one kind in chunks of up to ``per_event`` tokens,
+    every tag an event of its own."""
     groups: list[EventGroup] = []
-    pending: list[str] = []
-    pending_kind: TokenKind = "answer"
-
-    def flush() -> None:
-        if pending:
-            groups.append(EventGroup(pending_kind, "".join(pending), len(pending)))
-            pending.clear()
-
-    for kind, text in sequence:
-        if kind != pending_kind or kind == "tag" or len(pending) >= per_event:
-            flush()
-            pending_kind = kind
-        pending.append(text)
-    flush()
+    for kind, run in itertools.groupby(sequence, key=operator.itemgetter(0)):
+        texts = [text for _, text in run]
+        size = 1 if kind == "tag" else per_event
+        if size == 1:
+            groups.extend(EventGroup(kind, text, 1) for text in texts)
+            continue
+        for start in range(0, len(texts), size):
+            chunk = texts[start : start + size]
+            groups.append(EventGroup(kind, "".join(chunk), len(chunk)))
     return groups
 
 
@@ -94,6 +93,20 @@ def _fault_index(groups: list[EventGroup], after_tokens: int) -> int:
         if sent >= after_tokens:
             return i + 1
     return len(groups)
+
+
+def _gaps_ns(profile: SimProfile, rng: random.Random, groups: list[EventGroup]) -> tuple[int, ...]:
+    """The plan's ``gaps_ns``: 0 before the first event, then ``itl_ms`` times the event's tokens
+    plus the jitter (drawn in event order), never below 0."""
+    if not groups:
+        return ()
+    itl, jitter = profile.itl_ms, profile.jitter_ms
+    if jitter > 0:
+        gaps_ms = (itl * group.tokens + rng.uniform(-jitter, jitter) for group in groups[1:])
+        return (0, *(round(max(0.0, gap_ms) * 1e6) for gap_ms in gaps_ms))
+    # without jitter every event of a size has the same gap: work it out once per size
+    by_size = {n: round(max(0.0, itl * n) * 1e6) for n in {group.tokens for group in groups}}
+    return (0, *(by_size[group.tokens] for group in groups[1:]))
 
 
 def build_plan(
@@ -116,20 +129,14 @@ def build_plan(
         sequence = sequence[:max_tokens]
         finish = "length"
     groups = _group(sequence, profile.tokens_per_event)
-    gaps = [0]
-    for group in groups[1:]:
-        gap_ms = profile.itl_ms * group.tokens
-        if profile.jitter_ms > 0:
-            gap_ms += rng.uniform(-profile.jitter_ms, profile.jitter_ms)
-        gaps.append(round(max(0.0, gap_ms) * 1e6))
     target_ms = profile.ttft_target_ms(prompt_tokens)
     return Plan(
         groups=tuple(groups),
         ttft_ns=round(target_ms * 1e6),
-        gaps_ns=tuple(gaps[: len(groups)]) if groups else (),
+        gaps_ns=_gaps_ns(profile, rng, groups),
         finish_reason=finish,
         output_tokens=len(sequence),
-        reasoning_tokens=sum(1 for kind, _ in sequence if kind == "reasoning"),
+        reasoning_tokens=sum(g.tokens for g in groups if g.kind == "reasoning"),
         ttft_target_ms=target_ms,
         fault_index=_fault_index(groups, profile.fault_after_tokens),
     )

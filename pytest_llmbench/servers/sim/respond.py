@@ -1,8 +1,12 @@
 """Writing a planned answer to the socket: paced streams, delayed complete responses, faults.
 
-Every token event's bytes are built before the server sleeps; after the sleep the send time is
-stamped and the bytes are written at once (aiohttp writes each chunk straight to the transport,
-and the socket has TCP_NODELAY), so ``sent_ns`` is the moment the event left for the client.
+Each token event's bytes are built before the server sleeps to its deadline (the first one's
+before the first sleep, each later one's right after the event before it was written); after the
+sleep the send time is stamped and the bytes are written at once, nothing built in between
+(aiohttp writes each chunk straight to the transport, and the socket has TCP_NODELAY), so
+``sent_ns`` is the moment the event left for the client. Events are rendered one at a time, not
+all before the first sleep, so a handler's work before it first yields to the loop is small and a
+burst of requests is taken in without each one waiting behind the others' rendering.
 
 Deadlines come from the request's :class:`~pytest_llmbench.servers.sim.batch.Lease`: the first
 token's from its admission (and the prefill lane), each later one from the previous deadline and
@@ -156,14 +160,15 @@ async def _stream(
 ) -> None:
     rec, wire = job.rec, job.wire
     start = wire.start(ctx, plan)
-    payloads = wire.events(ctx, plan)
-    end = wire.end(ctx, plan)
+    events = wire.events(ctx, plan)
+    payload = next(events, b"")  # the first event's bytes, built before the first sleep
     await resp.prepare(job.request)
     rec.status = 200
     if start:
         await resp.write(start)
     deadline = lease.first_due_ns
-    for i in range(len(payloads) + 1):
+    count = len(plan.groups)
+    for i in range(count + 1):
         if fault is not None and i == plan.fault_index:
             if fault == "cut":
                 _cut(job)
@@ -179,16 +184,17 @@ async def _stream(
                 await resp.write(wire.malformed(ctx))
             elif fault == "stall":
                 deadline += round(stall_s * 1e9)
-        if i == len(payloads):
+        if i == count:
             break
         if i > 0:
             deadline = lease.next_due(deadline, plan.gaps_ns[i])
-        payload = payloads[i]
         group = plan.groups[i]
         await sleep_until(deadline)
         sent_ns = time.perf_counter_ns()
         await resp.write(payload)
         rec.add_event(sent_ns, group.tokens, group.kind, deadline)
+        payload = next(events, b"")  # the next event's bytes, built before sleeping for it
+    end = wire.end(ctx, plan)
     await sleep_until(deadline)  # only waits when a stall struck after the last token
     if not job.client_gone():
         rec.finish_reason = plan.finish_reason

@@ -6,7 +6,7 @@ import json
 import secrets
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -152,8 +152,10 @@ class WireFormat(ABC):
         """Bytes sent as soon as the stream opens, before any token."""
 
     @abstractmethod
-    def events(self, ctx: Context, plan: Plan) -> list[bytes]:
-        """The bytes of each token event, one entry per group of ``plan``."""
+    def events(self, ctx: Context, plan: Plan) -> Iterator[bytes]:
+        """The bytes of each token event, one per group of ``plan``, in order, each built only
+        when it is asked for (a stream renders an event just before it sleeps to its deadline,
+        never all of them ahead)."""
 
     @abstractmethod
     def end(self, ctx: Context, plan: Plan) -> bytes:

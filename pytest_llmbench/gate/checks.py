@@ -49,10 +49,10 @@ def _load_checks(
     load_records: Sequence[Mapping[str, Any]],
     limits_for: Callable[[str, str], Sequence[Threshold]],
     baseline: Samples,
+    providers: Mapping[str, str],
 ) -> list[dict[str, Any]]:
     """The relative limits on each load point's requests against the baseline's same point."""
     current = samples_of(load_records)
-    providers = {str(r.get(Key.TARGET)): str(r.get(Key.PROVIDER)) for r in load_records}
     checks = []
     for key in sorted(k for k in current if isinstance(k[1], str)):
         target, point = key
@@ -148,9 +148,9 @@ def evaluate(
                         failed=not held,
                     )
             checks.append(check)
-    if baseline is not None:
-        checks += _load_checks(load_records, limits_for, baseline)
     providers = {str(r.get(Key.TARGET)): str(r.get(Key.PROVIDER)) for r in load_records}
+    if baseline is not None:
+        checks += _load_checks(load_records, limits_for, baseline, providers)
     for capacity in capacities:
         target = str(capacity.get(Key.TARGET))
         for limit in limits_for(providers.get(target, ""), target):

@@ -56,6 +56,12 @@ class BenchProject:
     def results_dir(self) -> Path:
         return self.pytester.path / "results"
 
+    def load_jsonl(self) -> list[dict[str, Any]]:
+        """The load points' full records (``<stamp>.load.jsonl``)."""
+        files = sorted(self.results_dir.glob("*.load.jsonl"))
+        assert len(files) == 1, files
+        return [json.loads(line) for line in files[0].read_text().splitlines()]
+
     def results(self) -> dict[str, Any]:
         files = sorted(self.results_dir.glob("*.json"))
         assert len(files) == 1, files
@@ -63,6 +69,7 @@ class BenchProject:
         return document
 
     def jsonl(self) -> list[dict[str, Any]]:
-        files = sorted(self.results_dir.glob("*.jsonl"))
+        """The session's per-test records (not a load point's full records file)."""
+        files = sorted(f for f in self.results_dir.glob("*.jsonl") if ".load" not in f.name)
         assert len(files) == 1, files
         return [json.loads(line) for line in files[0].read_text().splitlines()]

@@ -100,6 +100,7 @@ class Exchange:
         "queue_ns",
         "sched_ns",
         "size",
+        "spilled",
         "stamps",
         "status",
         "t0_ns",
@@ -114,6 +115,9 @@ class Exchange:
         self.stamps = array("q")
         self.pieces: list[bytes] = []
         self.size = 0
+        #: Where :class:`~pytest_llmbench.measure.load_spill.Spill` put the stamps and pieces
+        #: once the exchange ended (offset, stamps, body bytes); ``None`` while they are here.
+        self.spilled: tuple[int, int, int] | None = None
         self.error: str | None = None
         self.error_kind: str | None = None
         self.content_type = self.encoding = self.location = ""

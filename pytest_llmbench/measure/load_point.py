@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..clients.base import Delta, RawStream, StreamBounds, error_message, stream_problem
 from ..clients.raw_http import Endpoint, Exchange
@@ -27,10 +27,14 @@ from ..schema import Key
 from ..tokens import count_tokens
 from .load_requests import RequestBuilder
 from .load_run import PointOutcome, PointRunner, Progress
+from .load_spill import Spill
 from .metrics import measure
 from .schedule import arrival_offsets, planned_requests
 from .session import BenchSession
 from .stream import Sample
+
+if TYPE_CHECKING:
+    from .truth import TruthEnds
 
 __all__ = ["LoadUnsupported", "PointRun", "pool_size", "run_point"]
 
@@ -47,9 +51,10 @@ class LoadUnsupported(Exception):
 
 @dataclass
 class PointRun:
-    """A finished (or interrupted) point: a sample per request, and what the run left."""
+    """A finished (or interrupted) point: what the run left, and its requests' samples, parsed
+    one at a time from the point's spill file as :attr:`samples` is iterated (once)."""
 
-    samples: list[Sample]
+    samples: Iterator[Sample]
     outcome: PointOutcome
     notes: list[str] = field(default_factory=list)
 
@@ -139,17 +144,26 @@ def run_point(
         endpoint, point, builder, builder.warm_request(), offsets=offsets,
         pool=pool_size(point), cap_bytes=bounds.byte_cap(most),
         deadline_s=bounds.deadline_s(most, target.timeout_s),
-        connect_timeout_s=target.timeout_s, progress=progress,
+        connect_timeout_s=target.timeout_s, progress=progress, spill=Spill(),
     )  # fmt: skip
-    _allow_descriptors(runner.pool)
-    future = bench.loop.submit(runner.run())
+    assert runner.spill is not None
     try:
-        outcome = _wait(future, progress, tick)
-    except KeyboardInterrupt:
-        bench.loop.loop.call_soon_threadsafe(runner.abort_all, "interrupted: Ctrl-C")
-        outcome = future.result(timeout=30)
-        outcome.interrupted = True
-    return _parsed(bench, target, builder, outcome, bounds)
+        _allow_descriptors(runner.pool)
+        future = bench.loop.submit(runner.run())
+        try:
+            outcome = _wait(future, progress, tick)
+        except KeyboardInterrupt:
+            bench.loop.loop.call_soon_threadsafe(runner.abort_all, "interrupted: Ctrl-C")
+            outcome = future.result(timeout=30)
+            outcome.interrupted = True
+    except BaseException:
+        runner.spill.close()
+        raise
+    return PointRun(
+        _samples(bench, target, builder, outcome, bounds, runner.spill),
+        outcome,
+        _notes(builder, outcome),
+    )
 
 
 def _wait(
@@ -165,28 +179,34 @@ def _wait(
                 tick(progress)
 
 
-def _parsed(
+def _samples(
     bench: BenchSession,
     target: Target,
     builder: RequestBuilder,
     outcome: PointOutcome,
     bounds: StreamBounds,
-) -> PointRun:
-    """Every exchange parsed into a sample: the point is over, nothing is live any more."""
-    sim = bench.endpoints.sim_for(target)
-    logs = _sim_logs(sim, outcome.start_ns)
-    samples = []
-    for exchange in sorted(outcome.exchanges, key=lambda e: e.index):
-        max_tokens = builder.planned_output[exchange.index]
-        raw = _raw_stream(exchange, max_tokens)
-        measurement = measure(raw, count_tokens, builder.planned_prompt[exchange.index])
-        sample = Sample(measurement, extra=_load_fields(exchange, raw, measurement))
-        log = logs.get(measurement.response_id or "")
-        if log is not None:
-            from .truth import truth_from_log
+    spill: Spill,
+) -> Iterator[Sample]:
+    """Every exchange parsed into a sample, in the order they were issued, one at a time: the
+    point is over, nothing is live any more. The spill file is closed at the end."""
+    from .truth import truth_at
 
-            sample.truth = truth_from_log(log, exchange.t0_ns)
-        samples.append(sample)
+    try:
+        truths = _sim_truths(bench.endpoints.sim_for(target), outcome.start_ns)
+        for exchange in sorted(outcome.exchanges, key=lambda e: e.index):
+            max_tokens = builder.planned_output[exchange.index]
+            raw = _raw_stream(exchange, *spill.account(exchange), max_tokens)
+            measurement = measure(raw, count_tokens, builder.planned_prompt[exchange.index])
+            sample = Sample(measurement, extra=_load_fields(exchange, raw, measurement))
+            ends = truths.get(measurement.response_id or "")
+            if ends is not None:
+                sample.truth = truth_at(ends, exchange.t0_ns)
+            yield sample
+    finally:
+        spill.close()
+
+
+def _notes(builder: RequestBuilder, outcome: PointOutcome) -> list[str]:
     notes = list(outcome.notes)
     if outcome.opened_during:
         notes.append(
@@ -195,24 +215,31 @@ def _parsed(
         )
     if builder.built_late:
         notes.append(f"{builder.built_late} requests were built during the point")
-    return PointRun(samples, outcome, notes)
+    return notes
 
 
-def _sim_logs(sim: Any, start_ns: int) -> dict[str, dict[str, Any]]:
-    """The built-in server's log of the point, by request id (empty for other servers)."""
+def _sim_truths(sim: Any, start_ns: int) -> dict[str, TruthEnds]:
+    """What the built-in server's log says of the point's requests, by request id (empty for
+    other servers): fetched a page at a time with each request's first and last event only, and
+    kept as a tuple each (a point of 100,000 requests: about 30 MB)."""
     if sim is None:
         return {}
+    from .truth import truth_ends
+
     try:
-        return {str(log["id"]): log for log in sim.requests(since_ns=start_ns - 10**9)}
+        pages = sim.iter_requests(since_ns=start_ns - 10**9, events="ends")
+        return {str(log["id"]): truth_ends(log) for log in pages}
     except OSError:  # truth is a bonus; an unreachable log is not a failure
         return {}
 
 
-def _raw_stream(exchange: Exchange, max_tokens: int) -> RawStream:
+def _raw_stream(
+    exchange: Exchange, stamps: Sequence[int], pieces: list[bytes], max_tokens: int
+) -> RawStream:
     error = exchange.error
     deltas: list[Delta] = []
     if exchange.status == 200 and exchange.error_kind not in ("content_type", "encoding"):
-        deltas, end = parse_openai_stream(zip(exchange.stamps, exchange.pieces, strict=True))
+        deltas, end = parse_openai_stream(zip(stamps, pieces, strict=True))
         if error is None:
             ended = end.done or any(d.finish_reason for d in deltas)
             error = end.error or stream_problem(deltas, ended, max_tokens)
@@ -222,7 +249,7 @@ def _raw_stream(exchange: Exchange, max_tokens: int) -> RawStream:
                     kind = "error_event" if "error event" in end.error else "malformed"
                 exchange.fail(kind, error)
     elif error is None and exchange.status:
-        message = error_message(b"".join(exchange.pieces))
+        message = error_message(b"".join(pieces))
         error = f"HTTP {exchange.status}: {message}"
         status = exchange.status
         exchange.fail(

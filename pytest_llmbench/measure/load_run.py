@@ -5,7 +5,8 @@ flight) and every connection warmed with one small request, so no measured reque
 handshake. During the point the loop does only this: timers fire at absolute deadlines (the
 measuring loop's selector wakes within microseconds, :mod:`pytest_llmbench.timers`), a request
 is taken pre-built and written in one call, ``data_received`` stamps and keeps what arrives
-(:mod:`pytest_llmbench.clients.raw_http`). Requests are driven by callbacks, not a coroutine
+(:mod:`pytest_llmbench.clients.raw_http`), and a finished exchange's pieces move to the point's
+spill file (:mod:`.load_spill`). Requests are driven by callbacks, not a coroutine
 each: a finished request of a closed loop sends the next on the same connection at once, its
 ``sched_ns`` the moment the slot freed. Nothing is parsed until the point is over.
 
@@ -29,6 +30,7 @@ from typing import Any
 from ..clients.base import error_message
 from ..clients.raw_http import Endpoint, Exchange, RawConnection
 from ..config.load_spec import LoadPoint
+from .load_spill import Spill
 
 __all__ = ["PROBE_INTERVAL_MS", "PointOutcome", "PointRunner", "Progress"]
 
@@ -89,6 +91,7 @@ class PointRunner:
         deadline_s: float,
         connect_timeout_s: float = 30.0,
         progress: Progress | None = None,
+        spill: Spill | None = None,
     ) -> None:
         self.endpoint, self.point, self.request, self.warm = endpoint, point, request, warm
         self.offsets, self.pool, self.cap_bytes = offsets, pool, cap_bytes
@@ -96,6 +99,8 @@ class PointRunner:
         # no connection may take longer than the whole request may
         self.connect_timeout_s = min(connect_timeout_s, deadline_s)
         self.progress = progress or Progress()
+        #: Where a finished exchange's pieces go (``None``: they stay on the exchange).
+        self.spill = spill
         self.exchanges: list[Exchange] = []
         self.notes: list[str] = []
         self.lags_ms: array[float] = array("d")
@@ -297,6 +302,8 @@ class PointRunner:
                 waiting = self._waiting.popleft()  # its slot freed, whatever became of the
                 waiting.queue_ns = _clock() - waiting.sched_ns  # connection
                 self._dispatch(waiting)
+        if self.spill is not None:  # after the next send: a copy, no parsing
+            self.spill.keep(exchange)
         self._check_finished()
 
     def _check_finished(self) -> None:

@@ -30,6 +30,9 @@ def write_session_files(
         written += [json_path, write_html([document], json_path.with_suffix(".html"))]
     if jsonl_path is not None:
         written.append(jsonl_path)
+        # the load points' full records, beside the results (one file per process)
+        named = {p.get("records_file") for p in (document.get("load") or {}).get("points") or ()}
+        written += sorted(jsonl_path.parent / str(n) for n in named if n)
     append_step_summary(document)
     if settings.export_benchmark is not None:
         from .benchmark_export import export_benchmark

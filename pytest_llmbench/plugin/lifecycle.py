@@ -44,7 +44,8 @@ _MARKER = (
 
 
 def is_worker(config: pytest.Config) -> bool:
-    """True inside a pytest-xdist worker (which measures but never writes results)."""
+    """True inside a pytest-xdist worker (which measures, and writes no results but its load
+    points' full records, :meth:`.stash.PluginState.load_records_path`)."""
     return hasattr(config, "workerinput")
 
 
@@ -60,6 +61,11 @@ def configure(config: pytest.Config) -> None:
     started = _dt.datetime.now(_dt.timezone.utc)
     state = PluginState(BenchSession(settings), started)
     state.bench.log_stamp = state.stamp
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        from .xdist_hooks import STAMP_KEY
+
+        state.worker = (str(workerinput["workerid"]), str(workerinput.get(STAMP_KEY, state.stamp)))
     config.stash[STATE_KEY] = state
     from . import fixtures
 

@@ -77,8 +77,8 @@ class LoadDriver:
         in the results is ``prefix-<point id>`` when this test generates its points."""
         from ..measure.load_point import LoadUnsupported, run_point
         from ..measure.load_run import WarmUpError
-        from ..results.load_figures import judge_request, point_figures
-        from ..results.records import sample_records
+        from ..results.load_figures import point_figures
+        from ..results.load_records import PointRecords
 
         case, state = self.case, self.state
         name = f"{prefix}-{point.id}" if prefix else point.id
@@ -94,10 +94,10 @@ class LoadDriver:
         if failure is not None:  # outside the except: one message, not a chain of two
             pytest.fail(failure, pytrace=False)
         described = {**case.describe(), Key.POINT: name}
-        records = sample_records(described, run.samples, state.redactor)
         slos = case.load.slos
-        for record in records:
-            record[Key.GOOD] = judge_request(record, slos)
+        collected = PointRecords(described, state.redactor, slos)
+        collected.add_all(run.samples)
+        records = collected.kept
         result = point_figures(
             cast(list[dict[str, Any]], records),
             test=self.request.node.nodeid,
@@ -108,13 +108,12 @@ class LoadDriver:
             cpu_s=run.outcome.cpu_s,
             wall_s=run.outcome.wall_s,
             max_error_rate=case.load.max_error_rate,
+            pooled={Key.ITL_MS: collected.itl_ms},
         )
         result["point"] = name
-        steady = result["steady"]
-        for record in records:  # ended inside the steady window (as its figures count them)
-            t0, close = record.get(Key.T0_NS), record.get(Key.CLOSE_MS)
-            end = t0 + round(close * 1e6) if t0 is not None and close is not None else None
-            record[Key.STEADY] = end is not None and steady["start_ns"] <= end <= steady["end_ns"]
+        path = state.load_records_path()
+        collected.finish(result["steady"], path)
+        result["records_file"] = path.name if path is not None else None
         outcome = self.request.node.stash.setdefault(LOAD_KEY, LoadOutcome())
         outcome.notes += [f"{case.target.key} {name}: {note}" for note in run.notes]
         outcome.records += records

@@ -44,6 +44,8 @@ class PluginState:
     recorder: Recorder | None = None
     #: The results document and the files written, for the terminal summary.
     written: tuple[dict[str, Any], list[Path]] | None = None
+    #: On a pytest-xdist worker: its id and the controller's results stamp.
+    worker: tuple[str, str] | None = None
 
     def open_recorder(self) -> Recorder:
         """The session's recorder, opened on first use (named by :attr:`stamp`)."""
@@ -56,6 +58,18 @@ class PluginState:
             with contextlib.suppress(ConfigError):  # a bad config is reported at collection
                 self.recorder.conversation = self.bench.config().conversation
         return self.recorder
+
+    def load_records_path(self) -> Path | None:
+        """Where this process appends its load points' full records (``None`` when results
+        are not saved): ``<stamp>.load.jsonl`` beside the results, ``<stamp>.load-gw0.jsonl``
+        from a worker."""
+        settings = self.bench.settings
+        if not settings.save:
+            return None
+        if self.worker is not None:
+            worker_id, stamp = self.worker
+            return settings.results_dir / f"{stamp}.load-{worker_id}.jsonl"
+        return settings.results_dir / f"{self.open_recorder().stamp}.load.jsonl"
 
     @property
     def stamp(self) -> str:

@@ -27,6 +27,8 @@ __all__ = ["DIST_KEY", "SPLITTING_DIST_MODES", "BenchScheduling", "XdistHooks"]
 
 #: Where the controller tells its workers the distribution mode (workers see ``dist == "no"``).
 DIST_KEY = "llmbench_dist"
+#: The controller's results stamp, which a worker names its load records file by.
+STAMP_KEY = "llmbench_stamp"
 #: Modes that could put two turns of one conversation on different workers.
 SPLITTING_DIST_MODES = {"worksteal", "loadgroup"}
 _TURN = re.compile(r"-turn\d{3,}\]$")
@@ -77,8 +79,13 @@ class XdistHooks:
         self.config = config
 
     def pytest_configure_node(self, node: Any) -> None:
-        """Tell each worker the real distribution mode (``pytest_configure_node``)."""
+        """Tell each worker the real distribution mode and the results' stamp
+        (``pytest_configure_node``)."""
+        from .stash import STATE_KEY
+
         node.workerinput[DIST_KEY] = self.config.getoption("dist", None)
+        # a worker names its load records by the session's start (the controller's stamp)
+        node.workerinput[STAMP_KEY] = self.config.stash[STATE_KEY].stamp
 
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
         """Keep conversations, and each local server's tests, whole under ``--dist load``

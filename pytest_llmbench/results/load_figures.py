@@ -22,6 +22,7 @@ give a failed request the ``close_ms`` of its failure). It is *in flight* from `
 from __future__ import annotations
 
 import math
+from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -31,7 +32,9 @@ from ..schema import ClientCheck, Key, LoadPointResult, PointSummary, TimelineBi
 from ..schema.load_result import PointKind
 from .stats import P99_MIN_N, percentile
 
-__all__ = ["client_check", "judge_request", "point_figures", "point_summary"]
+__all__ = [
+    "client_check", "judge_request", "point_figures", "point_summary", "request_end_ns",
+]  # fmt: skip
 
 #: p99.9 is reported only from this many values on (p99 from :data:`~.stats.P99_MIN_N`).
 P999_MIN_N = 1000
@@ -76,10 +79,17 @@ def judge_request(record: Mapping[str, Any], slos: Iterable[Slo]) -> bool:
     return True
 
 
-def point_summary(values: list[float]) -> PointSummary:
+def point_summary(values: list[float] | array[float]) -> PointSummary:
     """n, mean, p50, p90, p95, p99 (``None`` below 100 values), p99.9 (below 1,000) and max of
-    ``values``, which it sorts in place."""
-    values.sort()
+    ``values``, which it sorts in place (an ``array('d')`` with numpy, on its own buffer: a
+    point's pooled gaps are millions of values, too many for a list of floats)."""
+    if isinstance(values, array):
+        if values:
+            import numpy
+
+            numpy.frombuffer(values, dtype=numpy.float64).sort()
+    else:
+        values.sort()
     n = len(values)
     if n == 0:
         return {
@@ -116,20 +126,23 @@ def point_figures(
     wall_s: float | None,
     bin_s: float = 1.0,
     max_error_rate: float = LoadSettings.max_error_rate,
+    pooled: Mapping[str, array[float]] | None = None,
 ) -> LoadPointResult:
     """Every figure of one load point from its requests' records (see the module's docstring),
     the client's self-check from its probe timer's lateness (``loop_lags_ms``) and its CPU time
     over the wall time. ``flags``: ``distorted``, an error rate above ``max_error_rate``, and
-    ``saturated`` from the capacity module. A ``sweep`` or ``search`` marker is no point."""
+    ``saturated`` from the capacity module. A ``sweep`` or ``search`` marker is no point.
+    ``pooled``: the values of a list field (``itl_ms``) gathered beforehand, for records that
+    no longer carry it (:mod:`.load_records`)."""
     kind = _kind(point)
     starts = [record[Key.T0_NS] for record in records]
-    ends = [_end_ns(record) for record in records]
+    ends = [request_end_ns(record) for record in records]
     first, last = (min(starts), max(ends)) if records else (0, 0)
     whole = _window(records, ends, first, last)
     warmup, cooldown = round(point.warmup_s * _NS_PER_S), round(point.cooldown_s * _NS_PER_S)
     steady = _window(records, ends, first + warmup, last - cooldown)
     errors = Counter(str(r.get(Key.ERROR_KIND) or "other") for r in records if not r.get(Key.OK))
-    percentiles = _percentiles(records, slos)
+    percentiles = _percentiles(records, slos, pooled or {})
     client = _client(percentiles, loop_lags_ms, cpu_s, wall_s)
     good = sum(1 for record in records if judge_request(record, slos))
     started, failed = len(records), sum(errors.values())
@@ -162,6 +175,7 @@ def point_figures(
         "distorted": bool(client["distorted"]),
         # requests the session's own stop ended (Ctrl-C) are not the server's errors
         "flags": _flags(client, failed - errors.get(INTERRUPTED, 0), started, max_error_rate),
+        "records_file": None,  # named by whoever writes the point's full records
     }
 
 
@@ -220,13 +234,19 @@ def _client(
 
 
 def _percentiles(
-    records: Sequence[Mapping[str, Any]], slos: Sequence[Slo]
+    records: Sequence[Mapping[str, Any]],
+    slos: Sequence[Slo],
+    pooled: Mapping[str, array[float]],
 ) -> dict[str, PointSummary]:
     """The server's fields (and any other an SLO names) over successful requests, the client's
-    over every request."""
+    over every request; a ``pooled`` field's values as given."""
     fields = [*SERVER_FIELDS, *(s.field for s in slos if s.field not in SERVER_FIELDS)]
     out = {
-        field: point_summary(_values(records, field, field not in CLIENT_FIELDS))
+        field: point_summary(
+            pooled[field]
+            if field in pooled
+            else _values(records, field, field not in CLIENT_FIELDS)
+        )
         for field in fields
     }
     out.update({field: point_summary(_values(records, field, False)) for field in CLIENT_FIELDS})
@@ -255,7 +275,7 @@ def _flags(client: ClientCheck, errors: int, started: int, max_error_rate: float
     return flags
 
 
-def _end_ns(record: Mapping[str, Any]) -> int:
+def request_end_ns(record: Mapping[str, Any]) -> int:
     """When the request ended: end of stream, else its last token, else its send."""
     t0: int = record[Key.T0_NS]
     for field in (Key.CLOSE_MS, Key.E2E_MS):

@@ -16,7 +16,7 @@ from ..schema import Key, Record
 if TYPE_CHECKING:
     from ..measure.stream import Sample
 
-__all__ = ["PREVIEW_CHARS", "outcome", "sample_records"]
+__all__ = ["PREVIEW_CHARS", "outcome", "sample_record", "sample_records"]
 
 #: How much of an answer a record keeps (the full texts are not stored).
 PREVIEW_CHARS = 300
@@ -28,20 +28,24 @@ def sample_records(
     """Plain-data records for the measured requests of one test (no status yet), sanitized by
     ``redactor`` (without one, control characters are still escaped)."""
     clean = redactor if redactor is not None else Redactor()
-    records = []
-    for index, sample in enumerate(samples):
-        fields = sample.measurement.to_dict()
-        answer, reasoning = fields.pop(Key.ANSWER) or "", fields.pop(Key.REASONING) or ""
-        record = cast(Record, {**case, Key.REQUEST: index, **fields})
-        record[Key.ANSWER_CHARS] = len(answer)
-        record[Key.REASONING_CHARS] = len(reasoning)
-        record[Key.ANSWER_PREVIEW] = answer[:PREVIEW_CHARS]
-        record[Key.TRUTH] = sample.truth
-        if sample.server_timings is not None:
-            record[Key.SERVER_TIMINGS] = sample.server_timings
-        record.update(cast(Record, sample.extra or {}))
-        records.append(cast(Record, clean.scrub(record)))
-    return records
+    return [sample_record(case, index, sample, clean) for index, sample in enumerate(samples)]
+
+
+def sample_record(
+    case: Mapping[str, Any], index: int, sample: Sample, redactor: Redactor
+) -> Record:
+    """The record of the test's ``index``-th request (see :func:`sample_records`)."""
+    fields = sample.measurement.to_dict()
+    answer, reasoning = fields.pop(Key.ANSWER) or "", fields.pop(Key.REASONING) or ""
+    record = cast(Record, {**case, Key.REQUEST: index, **fields})
+    record[Key.ANSWER_CHARS] = len(answer)
+    record[Key.REASONING_CHARS] = len(reasoning)
+    record[Key.ANSWER_PREVIEW] = answer[:PREVIEW_CHARS]
+    record[Key.TRUTH] = sample.truth
+    if sample.server_timings is not None:
+        record[Key.SERVER_TIMINGS] = sample.server_timings
+    record.update(cast(Record, sample.extra or {}))
+    return cast(Record, redactor.scrub(record))
 
 
 def outcome(report: Any) -> tuple[str, str | None]:

@@ -95,3 +95,5 @@ class LoadPointResult(TypedDict):
     client: ClientCheck
     distorted: bool
     flags: list[str]
+    #: The file (beside the results) holding the point's full records, or ``None``.
+    records_file: str | None

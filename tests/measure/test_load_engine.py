@@ -145,7 +145,7 @@ def most_in_flight(exchanges: Sequence[Exchange]) -> int:
 
 def parsed(exchange: Exchange, max_tokens: int = HOSTILE_TOKENS) -> Measurement:
     """The exchange as the plugin parses it after the point (sets its error kind)."""
-    raw = _raw_stream(exchange, max_tokens)
+    raw = _raw_stream(exchange, exchange.stamps, exchange.pieces, max_tokens)
     return measure(raw, count_tokens, PROMPT_TOKENS)
 
 
@@ -275,7 +275,8 @@ def test_measured_ttft_and_tpot_match_the_servers_truth_at_concurrency_8(sim):
     ttft_errors: list[float] = []
     tpot_errors: list[float] = []
     for exchange in outcome.exchanges:
-        m = measure(_raw_stream(exchange, _tokens("steady")), count_tokens, PROMPT_TOKENS)
+        raw = _raw_stream(exchange, exchange.stamps, exchange.pieces, _tokens("steady"))
+        m = measure(raw, count_tokens, PROMPT_TOKENS)
         assert m.ok, m.error
         assert m.response_id in logs, m.response_id
         truth = truth_from_log(logs[m.response_id], exchange.t0_ns)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import resource
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,28 @@ def test_points_are_tests_and_the_results_keep_their_figures_and_records_apart(b
     assert arrivals == sorted(arrivals) and len(set(arrivals)) == 16
     # each request streamed to the .jsonl as its test finished
     assert len(bench.jsonl()) == 32
+    # the records carried in the results are slim; the full ones, with every event's time, are
+    # in the points' records file beside the results, marked steady as the figures count them
+    stem = next(bench.results_dir.glob("*.json")).stem
+    assert {p["records_file"] for p in load["points"]} == {f"{stem}.load.jsonl"}
+    assert not any(Key.EVENT_MS in r or Key.ITL_MS in r for r in load["records"])
+    full = bench.load_jsonl()
+    assert len(full) == 32
+    slim = {(r[Key.POINT], r["request"]): r for r in load["records"]}
+    for record in full:
+        kept = slim[(record[Key.POINT], record["request"])]
+        assert len(record[Key.EVENT_MS]) == TOKENS and len(record[Key.ITL_MS]) == TOKENS - 1
+        assert record[Key.STEADY] == kept[Key.STEADY]
+        lists = (Key.EVENT_MS, Key.ITL_MS, Key.ICL_MS)
+        added = ("status", "test")  # by the recorder
+        assert {k: v for k, v in record.items() if k not in lists} == {
+            k: v for k, v in kept.items() if k not in added
+        }
+    # the ITL percentiles are those of every gap of the full records
+    gaps = sorted(g for r in full if r[Key.POINT] == "c8" for g in r[Key.ITL_MS])
+    itl = c8["percentiles"][Key.ITL_MS]
+    assert itl["n"] == len(gaps) and itl["max"] == gaps[-1]
+    assert itl["p50"] == pytest.approx(statistics.median(gaps))
     # the terminal: the load table, one row per point
     stdout = result.stdout.str()
     assert " ".join(LOAD_COLUMNS) in " ".join(stdout.split())

@@ -29,6 +29,13 @@ The server also answers Google's own ``/v1beta/models/<model>:…`` and ``/v1/mo
 ``/chat/completions``, ``/messages``, ``GET /v1/models``, and ``/llmbench/health``,
 ``/llmbench/requests``, ``/llmbench/requests/{id}``.
 
+``GET /llmbench/requests`` takes ``since_ns=N`` (the records received at or after N, monotonic
+ns), ``offset=K`` (skip the first K of those), ``limit=L`` (at most L) and ``events=ends`` (each
+record with only its first and last event, the other fields whole; ``all``, the default, keeps
+every event); a bad value is a 400 naming the parameter. Records come oldest logged first, and
+the log only grows at its end, so offsets stay put under load. :meth:`SimServer.requests` passes
+these on; :meth:`SimServer.iter_requests` reads a large log page by page, compact by default.
+
 This package's ``__init__`` imports only standard-library modules, so importing
 :class:`SimServer` stays cheap.
 """

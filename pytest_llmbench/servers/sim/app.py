@@ -22,7 +22,7 @@ from aiohttp import web
 from pytest_llmbench.servers.sim.anthropic_wire import AnthropicWire
 from pytest_llmbench.servers.sim.batch import Loads
 from pytest_llmbench.servers.sim.gemini_wire import GeminiWire
-from pytest_llmbench.servers.sim.log import RequestRecord, TruthLog
+from pytest_llmbench.servers.sim.log import EVENT_FORMS, RequestRecord, TruthLog
 from pytest_llmbench.servers.sim.openai_wire import OpenAIWire
 from pytest_llmbench.servers.sim.plan import build_plan
 from pytest_llmbench.servers.sim.profile import SimConfig
@@ -142,14 +142,34 @@ async def _health(request: web.Request) -> web.StreamResponse:
     return web.json_response({"ok": True})
 
 
-async def _records(request: web.Request) -> web.StreamResponse:
-    """Every record, or with ``?since_ns=N`` those received at or after N (monotonic ns)."""
-    since = request.query.get("since_ns")
+def _int_query(request: web.Request, name: str, minimum: int | None = None) -> int | None:
+    """The integer query parameter ``name`` (``None`` if absent); 400 if it is not one, or is
+    below ``minimum``."""
+    raw = request.query.get(name)
+    if raw is None:
+        return None
     try:
-        since_ns = int(since) if since is not None else None
+        value = int(raw)
     except ValueError:
-        raise web.HTTPBadRequest(text="since_ns must be an integer") from None
-    return web.json_response(request.app[STATE].log.all(since_ns))
+        raise web.HTTPBadRequest(text=f"{name} must be an integer") from None
+    if minimum is not None and value < minimum:
+        raise web.HTTPBadRequest(text=f"{name} must be at least {minimum}")
+    return value
+
+
+async def _records(request: web.Request) -> web.StreamResponse:
+    """The records (:meth:`TruthLog.all`): with ``?since_ns=N`` those received at or after N
+    (monotonic ns); ``offset=K`` skips the first K of them, ``limit=L`` returns at most L, and
+    ``events=ends`` keeps only each record's first and last event (``all``, the default, every
+    one). A bad value is a 400 naming the parameter."""
+    since_ns = _int_query(request, "since_ns")
+    offset = _int_query(request, "offset", minimum=0) or 0
+    limit = _int_query(request, "limit", minimum=1)
+    events = request.query.get("events", "all")
+    if events not in EVENT_FORMS:
+        raise web.HTTPBadRequest(text=f"events must be one of {', '.join(EVENT_FORMS)}")
+    log = request.app[STATE].log
+    return web.json_response(log.all(since_ns, offset=offset, limit=limit, events=events))
 
 
 async def _record(request: web.Request) -> web.StreamResponse:

@@ -29,20 +29,32 @@ Record fields:
   in the log before the client can have read those bytes, so it can be fetched at once.
 
 All ``*_ns`` values are ``time.perf_counter_ns()`` (CLOCK_MONOTONIC).
+
+Reading the log (:meth:`TruthLog.all`, ``GET /llmbench/requests``) can be paged (``offset``,
+``limit``) and compact (``events="ends"``: each record keeps only its first and last event, every
+other field whole, so ``output_tokens`` still counts every token delivered). Records come in the
+order they were logged, which is the order they were done, not strictly the order of receipt;
+that order only grows at its end, so an offset stays put while requests are still being served.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Literal
 
-__all__ = ["EventRecord", "RequestRecord", "TruthLog", "Wire"]
+__all__ = ["EVENT_FORMS", "EventForm", "EventRecord", "RequestRecord", "TruthLog", "Wire"]
 
 Wire = Literal["openai", "anthropic", "gemini"]
+#: Which events a record read from the log keeps: ``all``, or its first and last (``ends``).
+EventForm = Literal["all", "ends"]
+EVENT_FORMS: tuple[EventForm, ...] = ("all", "ends")
+# Read positions remembered per (since_ns, offset); see TruthLog._select.
+_MAX_CURSORS = 64
 
 
 @dataclass
@@ -86,9 +98,18 @@ class RequestRecord:
         if kind == "reasoning":
             self.reasoning_tokens += tokens
 
-    def as_dict(self) -> dict[str, object]:
-        """The record as a JSON-ready dict."""
-        return asdict(self)
+    def as_dict(self, events: EventForm = "all") -> dict[str, object]:
+        """The record as a JSON-ready dict (what ``dataclasses.asdict`` gives, built faster), with
+        every event or, for ``events="ends"``, only the first and the last (one if it has one)."""
+        data: dict[str, object] = {name: getattr(self, name) for name in _RECORD_FIELDS}
+        kept = self.events
+        if events == "ends" and len(kept) > 2:
+            kept = [kept[0], kept[-1]]
+        data["events"] = [
+            {"sent_ns": e.sent_ns, "tokens": e.tokens, "kind": e.kind, "due_ns": e.due_ns}
+            for e in kept
+        ]
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> RequestRecord:
@@ -96,6 +117,9 @@ class RequestRecord:
         fields = dict(data)
         fields["events"] = [EventRecord(**event) for event in fields.get("events") or ()]
         return cls(**fields)
+
+
+_RECORD_FIELDS = tuple(f.name for f in dataclasses.fields(RequestRecord))
 
 
 class TruthLog:
@@ -108,6 +132,8 @@ class TruthLog:
 
     def __init__(self, path: Path | None = None) -> None:
         self._records: dict[str, RequestRecord] = {}
+        self._order: list[RequestRecord] = []  # the same records, by position
+        self._cursors: dict[tuple[int, int], int] = {}
         self._file: IO[str] | None = None
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -118,6 +144,7 @@ class TruthLog:
         if record.id in self._records:
             return
         self._records[record.id] = record
+        self._order.append(record)
         if self._file is not None:
             asyncio.get_running_loop().call_soon(self._write, record)
 
@@ -126,13 +153,58 @@ class TruthLog:
             self._file.write(json.dumps(record.as_dict(), separators=(",", ":")) + "\n")
             self._file.flush()
 
-    def all(self, since_ns: int | None = None) -> list[dict[str, object]]:
-        """Every record so far (received at or after ``since_ns``, if given), oldest first."""
-        return [
-            record.as_dict()
-            for record in self._records.values()
-            if since_ns is None or record.recv_ns >= since_ns
-        ]
+    def all(
+        self,
+        since_ns: int | None = None,
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+        events: EventForm = "all",
+    ) -> list[dict[str, object]]:
+        """The records received at or after ``since_ns`` (every record if ``None``), oldest logged
+        first, skipping the first ``offset`` of them, at most ``limit`` of them; with
+        ``events="ends"`` each keeps only its first and last event
+        (:meth:`RequestRecord.as_dict`).
+
+        Only the records returned are converted. Raises :class:`ValueError` for a negative
+        ``offset``, a ``limit`` below 1 or an unknown ``events``.
+        """
+        if offset < 0:
+            raise ValueError(f"offset must be at least 0, not {offset}")
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        if events not in EVENT_FORMS:
+            raise ValueError(f"events must be one of {', '.join(EVENT_FORMS)}, not {events!r}")
+        return [record.as_dict(events) for record in self._select(since_ns, offset, limit)]
+
+    def _select(self, since_ns: int | None, offset: int, limit: int | None) -> list[RequestRecord]:
+        """The records of :meth:`all`, unconverted.
+
+        Without ``since_ns`` a page is a slice. With it, the records are scanned comparing
+        ``recv_ns``; where a page ends, the position is remembered for ``(since_ns, offset)`` (the
+        records before it hold exactly ``offset`` matches, and stay so, as the log only grows at
+        its end), so the next page starts there: read page by page, each record is looked at once.
+        """
+        records = self._order
+        if since_ns is None:
+            return records[offset : None if limit is None else offset + limit]
+        cursor = self._cursors.get((since_ns, offset))
+        index, skip = (0, offset) if cursor is None else (cursor, 0)
+        page: list[RequestRecord] = []
+        while index < len(records) and (limit is None or len(page) < limit):
+            record = records[index]
+            index += 1
+            if record.recv_ns < since_ns:
+                continue
+            if skip:
+                skip -= 1
+                continue
+            page.append(record)
+        if not skip and page:
+            if len(self._cursors) >= _MAX_CURSORS:
+                del self._cursors[next(iter(self._cursors))]  # the oldest
+            self._cursors[(since_ns, offset + len(page))] = index
+        return page
 
     def has(self, request_id: str) -> bool:
         """Whether the record of ``request_id`` is in the log."""

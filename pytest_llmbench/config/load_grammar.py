@@ -8,6 +8,8 @@ Points (``load.points`` entries, ``--llm-load``)::
     rate=4:gamma=0.5            gamma arrivals of burstiness 0.5: r4gamma0.5
     rate=8:poisson:max=16       at most 16 in flight: r8poisson-m16
     sweep | search              a marker: its points are generated at run time
+    search=rate[:poisson|:constant|:gamma=K][:max=N]
+                                a search over request rates (Poisson arrivals unless told)
 
 SLOs (``load.slos`` entries, ``--llm-load-slo``): ``FIELD[.PERCENTILE] <= LIMIT``, e.g.
 ``ttft_ms.p99 <= 500`` or ``tpot_ms <= 50`` (p99), where FIELD is a per-request metric for which
@@ -30,7 +32,7 @@ __all__ = ["POINT_FORMS", "parse_load_spec", "parse_slo", "point_list_problem"]
 #: The forms of a point spec, for messages and help.
 POINT_FORMS = (
     "'concurrency=1,8,64', 'rate=2,4,8', 'rate=2,4,8:poisson', 'rate=4:gamma=0.5', "
-    "'rate=8:poisson:max=16', 'sweep' or 'search'"
+    "'rate=8:poisson:max=16', 'sweep', 'search' or 'search=rate'"
 )
 _SLO = re.compile(r"^\s*([A-Za-z0-9_]+)(?:\.([A-Za-z0-9.]+))?\s*(<=|>=|==|=|<|>)\s*(\S+)\s*$")
 _ALIASES = {"p99.9": "p999", "median": "p50"}
@@ -66,7 +68,9 @@ def _positive(text: str, value: str, what: str, maximum: float | None = None) ->
     return number
 
 
-def _modifiers(text: str, parts: list[str]) -> tuple[Arrival, float, int | None]:
+def _modifiers(
+    text: str, parts: list[str], default: Arrival = "constant"
+) -> tuple[Arrival, float, int | None]:
     """The ``:constant``, ``:poisson``, ``:gamma=K`` and ``:max=N`` of a rate spec."""
     arrival: Arrival | None = None
     burstiness, cap = 1.0, None
@@ -91,7 +95,23 @@ def _modifiers(text: str, parts: list[str]) -> tuple[Arrival, float, int | None]
                 f"{short_repr(text)}: {short_repr(part)} is not a modifier; a rate takes "
                 "':constant', ':poisson' or ':gamma=K' (K > 0, the burstiness) and ':max=N'"
             )
-    return arrival or "constant", burstiness, cap
+    return arrival or default, burstiness, cap
+
+
+def _search(text: str, over: str, parts: list[str]) -> LoadPoint:
+    """``search=concurrency`` or ``search=rate[:arrival][:max=N]`` (Poisson unless told)."""
+    over = over.lower()
+    if over == "concurrency" and not parts:
+        return LoadPoint("search")
+    if over != "rate":
+        raise ValueError(
+            f"{short_repr(text)}: a search is over 'concurrency' or 'rate' ('search=rate', "
+            "'search=rate:constant'); only a rate takes ':' modifiers"
+        )
+    arrival, burstiness, cap = _modifiers(text, parts, default="poisson")
+    return LoadPoint(
+        "search", over="rate", arrival=arrival, burstiness=burstiness, max_in_flight=cap
+    )
 
 
 def parse_load_spec(text: str) -> tuple[LoadPoint, ...]:
@@ -102,6 +122,8 @@ def parse_load_spec(text: str) -> tuple[LoadPoint, ...]:
     head, *parts = text.split(":")
     name, has_values, values = (s.strip() for s in head.partition("="))
     name = name.lower()
+    if name == "search" and has_values:
+        return (_search(text, values, parts),)
     if name not in ("concurrency", "rate") or not has_values:
         raise ValueError(f"cannot read {short_repr(text)}: expected {POINT_FORMS}")
     items = [item.strip() for item in values.split(",")]

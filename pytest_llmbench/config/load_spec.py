@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 PointKind = Literal["concurrency", "rate", "sweep", "search"]
+SearchOver = Literal["concurrency", "rate"]
 #: ``points``: the listed points; ``sweep`` / ``search``: one marker whose points come at run time.
 LoadMode = Literal["points", "sweep", "search"]
 Arrival = Literal["constant", "poisson", "gamma"]
@@ -102,6 +103,9 @@ class LoadPoint:
     requests: int | None = None
     warmup_s: float = 0.0
     cooldown_s: float = 0.0
+    #: What a ``search`` varies: the concurrency, or the request rate (its points then take
+    #: this marker's arrivals and ``max_in_flight``).
+    over: SearchOver = "concurrency"
 
     @property
     def marker(self) -> bool:
@@ -112,6 +116,8 @@ class LoadPoint:
     def id(self) -> str:
         """The point's name in test ids: ``c64``, ``r8``, ``r8poisson``, ``r2.5gamma0.5-m16``,
         ``sweep``, ``search``."""
+        if self.kind == "search" and self.over == "rate":
+            return "search-rate"
         if self.marker:
             return self.kind
         if self.kind == "concurrency":
@@ -129,11 +135,15 @@ class LoadPoint:
     def spec(self) -> str:
         """The point in the ``--llm-load`` grammar: ``concurrency=64``, ``rate=8:poisson:max=16``,
         ``rate=4:gamma=0.5``, ``sweep`` (its window is not part of it)."""
-        if self.marker:
+        if self.kind == "search" and self.over == "rate":
+            # its arrivals always said: a bare search=rate is Poisson
+            text = "search=rate" + (":constant" if self.arrival == "constant" else "")
+        elif self.marker:
             return self.kind
-        if self.kind == "concurrency":
+        elif self.kind == "concurrency":
             return f"concurrency={self.concurrency}"
-        text = f"rate={_exact(self.rate or 0.0)}"
+        else:
+            text = f"rate={_exact(self.rate or 0.0)}"
         if self.arrival == "poisson":
             text += ":poisson"
         elif self.arrival == "gamma":

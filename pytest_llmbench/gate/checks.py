@@ -46,13 +46,12 @@ def _relative(
 
 
 def _load_checks(
-    load_records: Sequence[Mapping[str, Any]],
+    current: Samples,
     limits_for: Callable[[str, str], Sequence[Threshold]],
     baseline: Samples,
     providers: Mapping[str, str],
 ) -> list[dict[str, Any]]:
     """The relative limits on each load point's requests against the baseline's same point."""
-    current = samples_of(load_records)
     checks = []
     for key in sorted(k for k in current if isinstance(k[1], str)):
         target, point = key
@@ -106,12 +105,14 @@ def evaluate(
     records: Sequence[Mapping[str, Any]],
     limits_for: Callable[[str, str], Sequence[Threshold]],
     baseline: Samples | None = None,
-    load_records: Sequence[Mapping[str, Any]] = (),
+    load_samples: Samples | None = None,
     capacities: Sequence[Mapping[str, Any]] = (),
+    load_providers: Mapping[str, str] | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One check per aggregate or relative limit and measured target × tier (and relative limit
     and load point), and a note naming the relative limits left unchecked for want of a
-    baseline (``None`` when there are none)."""
+    baseline (``None`` when there are none). ``load_samples``: each load point's samples,
+    ``load_providers`` each load target's provider (for its limits)."""
     current = samples_of(records)
     checks: list[dict[str, Any]] = []
     unchecked: set[str] = set()
@@ -148,9 +149,9 @@ def evaluate(
                         failed=not held,
                     )
             checks.append(check)
-    providers = {str(r.get(Key.TARGET)): str(r.get(Key.PROVIDER)) for r in load_records}
+    providers = load_providers or {}
     if baseline is not None:
-        checks += _load_checks(load_records, limits_for, baseline, providers)
+        checks += _load_checks(load_samples or {}, limits_for, baseline, providers)
     for capacity in capacities:
         target = str(capacity.get(Key.TARGET))
         for limit in limits_for(providers.get(target, ""), target):

@@ -39,11 +39,12 @@ def write_session_files(
 
         written.append(export_benchmark(settings.export_benchmark, records))
     if settings.save_baseline is not None:
-        from ..results.baseline import write_baseline
+        from ..results.baseline import read_sample_groups, write_baseline
 
         config = document["metadata"].get("config")
         load = document.get("load") or {}
-        every = [*records, *(load.get("records") or [])]
+        points = read_sample_groups(load.get("samples") or (), "load.samples")
         capacities = load.get("capacities") or []
-        written.append(write_baseline(settings.save_baseline, every, config, capacities))
+        path = settings.save_baseline
+        written.append(write_baseline(path, records, config, capacities, points))
     return written

@@ -275,8 +275,9 @@ def run_gate(session: pytest.Session) -> None:
     try:
         limits = state.bench.layers.limits_by_name
         recorder.gate, recorder.gate_note = evaluate(
-            recorder.records, limits, state.baseline, recorder.load_records, recorder.capacities
-        )
+            recorder.records, limits, state.baseline, recorder.load_samples,
+            recorder.capacities, recorder.load_providers,
+        )  # fmt: skip
     except ConfigError:
         return
     if any(check["failed"] for check in recorder.gate):

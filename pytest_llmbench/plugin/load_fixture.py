@@ -18,7 +18,7 @@ import pytest
 
 from ..config.load_spec import LoadPoint
 from ..matrix import LoadCase
-from ..schema import Key, LoadPointResult, Record
+from ..schema import Key, LoadPointResult
 from .stash import LOAD_KEY, STATE_KEY, LoadOutcome, PluginState
 
 __all__ = ["LoadDriver", "llm_load", "llm_load_case", "load_payload", "parametrize_load"]
@@ -35,6 +35,8 @@ class LoadDriver:
         self.state: PluginState = request.config.stash[STATE_KEY]
         self._last_line = 0.0
         self._events = (0, 0.0)
+        #: The first failed request's message of each point that had one.
+        self._first_errors: dict[str, str] = {}
 
     def run(self) -> LoadPointResult:
         """Run the point and return its figures (a :class:`~..schema.LoadPointResult`). A
@@ -72,7 +74,9 @@ class LoadDriver:
         outcome = self.request.node.stash.get(LOAD_KEY, None)
         return outcome.capacities[0] if outcome is not None and outcome.capacities else None
 
-    def _run_one(self, point: LoadPoint, prefix: str) -> tuple[list[Record], LoadPointResult]:
+    def _run_one(
+        self, point: LoadPoint, prefix: str
+    ) -> tuple[list[dict[str, Any]], LoadPointResult]:
         """Run ``point``, keep its records and figures on the item, and return them; its name
         in the results is ``prefix-<point id>`` when this test generates its points."""
         from ..measure.load_point import LoadUnsupported, run_point
@@ -97,9 +101,9 @@ class LoadDriver:
         slos = case.load.slos
         collected = PointRecords(described, state.redactor, slos)
         collected.add_all(run.samples)
-        records = collected.kept
+        rows = collected.rows
         result = point_figures(
-            cast(list[dict[str, Any]], records),
+            rows,
             test=self.request.node.nodeid,
             target=case.target.key,
             point=point,
@@ -114,14 +118,21 @@ class LoadDriver:
         path = state.load_records_path()
         collected.finish(result["steady"], path)
         result["records_file"] = path.name if path is not None else None
+        result["records_inline"] = collected.inline is not None
         outcome = self.request.node.stash.setdefault(LOAD_KEY, LoadOutcome())
         outcome.notes += [f"{case.target.key} {name}: {note}" for note in run.notes]
-        outcome.records += records
+        outcome.records += collected.inline or []
+        outcome.samples.append(
+            {"target": case.target.key, "point": name, "samples": collected.samples()}
+        )
         outcome.results.append(result)
+        error = next((str(r[Key.ERROR]) for r in rows if r.get(Key.ERROR)), None)
+        if error is not None:
+            self._first_errors.setdefault(name, error)
         if run.outcome.interrupted:
             self._keep_interrupted()
             raise KeyboardInterrupt
-        return records, result
+        return rows, result
 
     def _keep_interrupted(self) -> None:
         """Record what an interrupted point finished: pytest makes no report for the phase a
@@ -140,17 +151,13 @@ class LoadDriver:
         if started and rate <= self.case.load.max_error_rate:
             return
         kinds = ", ".join(f"{k} {n}" for k, n in sorted(result["errors_by_kind"].items()))
-        first = next((r.get(Key.ERROR) for r in self._records() if r.get(Key.ERROR)), None)
+        first = self._first_errors.get(result["point"])
         pytest.fail(
             f"{self.case.target.key} {self.case.point.id}: {result['errors']} of {started} "
             f"requests failed ({rate:.0%} > max_error_rate {self.case.load.max_error_rate:.0%}; "
             f"{kinds or 'none'}); first: {first}",
             pytrace=False,
         )
-
-    def _records(self) -> list[Record]:
-        outcome = self.request.node.stash.get(LOAD_KEY, None)
-        return outcome.records if outcome is not None else []
 
     # -- the live progress line ------------------------------------------------------------------
     def _tick(self, progress: Any) -> None:
@@ -243,5 +250,6 @@ def load_payload(item: pytest.Item, case: LoadCase) -> dict[str, Any]:
             "points": outcome.results,
             "capacities": outcome.capacities,
             "notes": outcome.notes,
+            "samples": outcome.samples,
         },
     }

@@ -12,6 +12,9 @@ at the percentile it names (:class:`~..results.capacity.Search`: double until a 
 bisect), each point with enough requests for its percentiles and at least
 :data:`SEARCH_ROUNDS` per slot (its window, ``duration_s``, still ends it first); the capacity
 comes with its bracket, a bootstrap 95 % interval over requests and a cliff named as a cliff.
+``search=rate`` searches request rates the same way (to within 10 %), starting from the rate one
+stream at a time sustains (a ``c1`` point first), each point with :data:`SEARCH_RATE_S` seconds
+of arrivals at least (Poisson unless the marker says otherwise).
 
 Every generated point is a point of its own in the results (``sweep-c1``, ``search-c12``).
 """
@@ -19,13 +22,17 @@ Every generated point is a point of its own in the results (``sweep-c1``, ``sear
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from typing import Any
 
 from ..config.load_spec import LoadPoint, LoadSettings
-from ..schema import LoadPointResult, Record
+from ..schema import LoadPointResult
 
-__all__ = ["SEARCH_MAX", "SWEEP_CONCURRENCY", "SWEEP_RATES", "run_search", "run_sweep"]
+__all__ = [
+    "SEARCH_MAX", "SEARCH_MAX_RATE", "SEARCH_RATE_S", "SWEEP_CONCURRENCY", "SWEEP_RATES",
+    "run_search", "run_sweep",
+]  # fmt: skip
 
 #: The sweep's heavy point: a concurrency most endpoints saturate at (vLLM's default batch is 256
 #: sequences, llama.cpp's server 1 to a few slots).
@@ -37,8 +44,13 @@ SEARCH_MAX = 1024
 #: A search point sends at least this many requests per slot (and the marker's window still
 #: ends it early).
 SEARCH_ROUNDS = 3
+#: A search over rates doubles up to this rate at most (requests per second) …
+SEARCH_MAX_RATE = 1024.0
+#: … and each of its points sends this many seconds of arrivals at least.
+SEARCH_RATE_S = 3.0
 
-RunOne = Callable[[LoadPoint, str], tuple[list[Record], LoadPointResult]]
+#: Runs a point: the rows of its requests (:mod:`..results.load_records`) and its figures.
+RunOne = Callable[[LoadPoint, str], tuple[list[dict[str, Any]], LoadPointResult]]
 
 
 def _steady_rate(result: LoadPointResult) -> float | None:
@@ -83,24 +95,46 @@ def run_sweep(marker: LoadPoint, run_one: RunOne) -> tuple[list[LoadPointResult]
 def run_search(
     marker: LoadPoint, load: LoadSettings, run_one: RunOne, seed: int = 0
 ) -> tuple[list[LoadPointResult], dict[str, Any]]:
-    """Run a concurrency search under ``load.slos`` with ``run_one(point, name)``; the figures
-    of every point and the capacity found (JSON-ready)."""
+    """Run a search under ``load.slos`` with ``run_one(point, name)``: over concurrency, or
+    over request rates from the rate one stream sustains (a c1 point first); the figures of
+    every point and the capacity found (JSON-ready)."""
     from ..results.capacity import Search
 
+    results: list[LoadPointResult] = []
+    start: float = 1
+    if marker.over == "rate":
+        needed = Search(load.slos, max_error_rate=load.max_error_rate).requests_needed
+        requests = max(marker.requests or 0, needed)
+        probe = dataclasses.replace(marker, kind="concurrency", concurrency=1, requests=requests)
+        _, alone = run_one(probe, "search")
+        results.append(alone)
+        start = float(f"{_steady_rate(alone) or 1.0:.3g}")
     search = Search(
-        load.slos, kind="concurrency", maximum=SEARCH_MAX,
+        load.slos, kind=marker.over, start=start,
+        maximum=SEARCH_MAX if marker.over == "concurrency" else SEARCH_MAX_RATE,
         max_error_rate=load.max_error_rate, seed=seed,
     )  # fmt: skip
-    results: list[LoadPointResult] = []
     while (value := search.next_value()) is not None:
-        # enough values for the judged percentiles, and every slot used for a few rounds
-        rounds = SEARCH_ROUNDS * int(value)
-        requests = max(marker.requests or 0, search.requests_needed, rounds)
-        point = dataclasses.replace(
-            marker, kind="concurrency", concurrency=int(value), requests=requests
-        )
+        point = _search_point(marker, value, search.requests_needed)
         records, result = run_one(point, "search")
         results.append(result)
         search.record(value, result, records)
     capacity = dataclasses.asdict(search.outcome())
     return results, capacity
+
+
+def _search_point(marker: LoadPoint, value: float, needed: int) -> LoadPoint:
+    """The point a search runs at ``value``: enough requests for the judged percentiles and
+    every slot used for a few rounds (a concurrency), or :data:`SEARCH_RATE_S` of arrivals (a
+    rate, its window widened to send them all)."""
+    if marker.over == "concurrency":
+        requests = max(marker.requests or 0, needed, SEARCH_ROUNDS * int(value))
+        return dataclasses.replace(
+            marker, kind="concurrency", concurrency=int(value), requests=requests
+        )
+    requests = max(marker.requests or 0, needed, math.ceil(value * SEARCH_RATE_S))
+    window = requests / value
+    duration = None if marker.duration_s is None else max(marker.duration_s, window)
+    return dataclasses.replace(
+        marker, kind="rate", rate=value, requests=requests, duration_s=duration
+    )

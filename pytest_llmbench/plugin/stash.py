@@ -79,11 +79,15 @@ class PluginState:
 
 @dataclass
 class LoadOutcome:
-    """What a load test leaves on its item for the report: the records and the figures of its
-    points, a search's capacity, a sweep's notes."""
+    """What a load test leaves on its item for the report: the records (of points small enough
+    to carry them), the figures and the samples of its points, a search's capacity, a sweep's
+    notes."""
 
     records: list[Record] = field(default_factory=list)
     results: list[LoadPointResult] = field(default_factory=list)
+    #: Each point's samples for the gate (``{"target", "point", "samples"}``), also of points
+    #: too large to carry their records.
+    samples: list[dict[str, Any]] = field(default_factory=list)
     capacities: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 

@@ -23,9 +23,12 @@ from .stats import group_order, summarize
 __all__ = [
     "BASELINE_FORMAT",
     "Samples",
+    "add_fields",
     "capacity_samples",
     "fingerprint",
     "load_baseline",
+    "read_sample_groups",
+    "sample_groups",
     "sample_order",
     "samples_of",
     "write_baseline",
@@ -49,12 +52,34 @@ def samples_of(records: Iterable[Mapping[str, Any]]) -> Samples:
             continue
         point = record.get(Key.POINT)
         second = str(point) if point is not None else record.get(Key.TIER)
-        group = groups.setdefault((str(record[Key.TARGET]), second), {})
-        for name in AGGREGATED_FIELDS:
-            value = record.get(name)
-            if isinstance(value, (int, float)):
-                group.setdefault(name, []).append(float(value))
+        add_fields(groups.setdefault((str(record[Key.TARGET]), second), {}), record)
     return groups
+
+
+def add_fields(group: dict[str, list[float]], record: Mapping[str, Any]) -> None:
+    """Add one successful request's aggregated fields to its group's samples."""
+    for name in AGGREGATED_FIELDS:
+        value = record.get(name)
+        if isinstance(value, (int, float)):
+            group.setdefault(name, []).append(float(value))
+
+
+def sample_groups(samples: Samples) -> list[dict[str, Any]]:
+    """Load points' samples as the groups of a results file's ``load.samples`` (the shape of a
+    baseline file's groups, without their aggregates)."""
+    return [
+        {"target": target, "point": point, "samples": fields}
+        for (target, point), fields in sorted(samples.items(), key=lambda kv: sample_order(kv[0]))
+    ]
+
+
+def read_sample_groups(groups: Iterable[Any], key: str) -> Samples:
+    """The samples of ``groups`` (a baseline file's, or a results file's ``load.samples``)."""
+    samples: Samples = {}
+    for index, group in enumerate(groups):
+        found, fields = _group_samples(_object(group, f"{key}[{index}]"))
+        samples[found] = fields
+    return samples
 
 
 def sample_order(group: Group) -> tuple[bool, tuple[str, bool, int], str]:
@@ -143,10 +168,7 @@ def _group_samples(group: Reader) -> tuple[Group, dict[str, list[float]]]:
 def _read_document(document: Reader, path: Path) -> tuple[Samples, dict[str, Any]]:
     """The samples and the self-description of a parsed baseline or results document."""
     if document.data.get("format") == BASELINE_FORMAT:
-        samples: Samples = {}
-        for index, group in enumerate(_list(document, "groups")):
-            key, fields = _group_samples(_object(group, f"groups[{index}]"))
-            samples[key] = fields
+        samples = read_sample_groups(_list(document, "groups"), "groups")
         about = {
             "path": str(path),
             "created": document.data.get("created"),
@@ -165,14 +187,18 @@ def _read_document(document: Reader, path: Path) -> tuple[Samples, dict[str, Any
         }
         load = document.data.get("load")
         load = load if isinstance(load, dict) else {}
-        load_records = load.get("records")
-        if isinstance(load_records, list):
-            records = [*records, *(r for r in load_records if isinstance(r, dict))]
+        # the load points' samples (every request's, also of points too large to carry their
+        # records); a results file of an older version has only the records
+        points: Samples = {}
+        if isinstance(load.get("samples"), list):
+            points = read_sample_groups(load["samples"], "load.samples")
+        elif isinstance(load.get("records"), list):
+            points = samples_of(r for r in load["records"] if isinstance(r, dict))
         capacities = load.get("capacities")
         found = capacity_samples(
             c for c in (capacities if isinstance(capacities, list) else []) if isinstance(c, dict)
         )
-        return {**samples_of(records), **found}, about
+        return {**samples_of(records), **points, **found}, about
     raise ValidationError("", "is neither a results file nor a baseline file")
 
 
@@ -196,11 +222,13 @@ def write_baseline(
     records: Iterable[Mapping[str, Any]],
     config: Mapping[str, Any] | None,
     capacities: Iterable[Mapping[str, Any]] = (),
+    load_samples: Samples | None = None,
 ) -> Path:
-    """Write the compact baseline: per target × tier (and target × load point), the samples and
-    aggregates of each field, and each target's capacity (group ``point: capacity``)."""
+    """Write the compact baseline: per target × tier (and target × load point: its
+    ``load_samples``), the samples and aggregates of each field, and each target's capacity
+    (group ``point: capacity``)."""
     groups = []
-    every = {**samples_of(records), **capacity_samples(capacities)}
+    every = {**samples_of(records), **(load_samples or {}), **capacity_samples(capacities)}
     for (target, second), fields in sorted(every.items(), key=lambda kv: sample_order(kv[0])):
         where = {"point": second} if isinstance(second, str) else {"tier": second}
         groups.append(

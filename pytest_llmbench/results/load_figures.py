@@ -81,36 +81,36 @@ def judge_request(record: Mapping[str, Any], slos: Iterable[Slo]) -> bool:
 
 def point_summary(values: list[float] | array[float]) -> PointSummary:
     """n, mean, p50, p90, p95, p99 (``None`` below 100 values), p99.9 (below 1,000) and max of
-    ``values``, which it sorts in place (an ``array('d')`` with numpy, on its own buffer: a
-    point's pooled gaps are millions of values, too many for a list of floats)."""
+    ``values``, which it sorts in place: an ``array`` with numpy, on its own buffer (a point's
+    pooled gaps are millions of values, too many for a list of floats); a float32 array's
+    figures are given to the 7 digits it holds."""
     if isinstance(values, array):
         if values:
             import numpy
 
-            numpy.frombuffer(values, dtype=numpy.float64).sort()
+            numpy.frombuffer(values, dtype=values.typecode).sort()
     else:
         values.sort()
     n = len(values)
     if n == 0:
         return {
-            "n": 0,
-            "mean": None,
-            "p50": None,
-            "p90": None,
-            "p95": None,
-            "p99": None,
-            "p999": None,
-            "max": None,
-        }
+            "n": 0, "mean": None, "p50": None, "p90": None, "p95": None, "p99": None,
+            "p999": None, "max": None,
+        }  # fmt: skip
+    short = isinstance(values, array) and values.itemsize == 4
+
+    def shown(value: float) -> float:
+        return float(f"{value:.7g}") if short else value
+
     return {
         "n": n,
-        "mean": math.fsum(values) / n,
-        "p50": percentile(values, 50),
-        "p90": percentile(values, 90),
-        "p95": percentile(values, 95),
-        "p99": percentile(values, 99) if n >= P99_MIN_N else None,
-        "p999": percentile(values, 99.9) if n >= P999_MIN_N else None,
-        "max": values[-1],
+        "mean": shown(math.fsum(values) / n),
+        "p50": shown(percentile(values, 50)),
+        "p90": shown(percentile(values, 90)),
+        "p95": shown(percentile(values, 95)),
+        "p99": shown(percentile(values, 99)) if n >= P99_MIN_N else None,
+        "p999": shown(percentile(values, 99.9)) if n >= P999_MIN_N else None,
+        "max": shown(values[-1]),
     }
 
 
@@ -176,6 +176,7 @@ def point_figures(
         # requests the session's own stop ended (Ctrl-C) are not the server's errors
         "flags": _flags(client, failed - errors.get(INTERRUPTED, 0), started, max_error_rate),
         "records_file": None,  # named by whoever writes the point's full records
+        "records_inline": True,
     }
 
 

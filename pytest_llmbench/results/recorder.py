@@ -18,6 +18,7 @@ from ..config.spec import ConversationSpec
 from ..schema import SCHEMA_VERSION, Key, LoadPointResult, Record
 from .calibration import calibration
 from .crosscheck import crosscheck_summary
+from .baseline import Samples, sample_groups
 from .records import outcome
 from .stats import aggregate
 
@@ -37,6 +38,10 @@ class Recorder:
     #: aggregates, calibration and baselines are those of requests made one at a time).
     load_points: list[LoadPointResult] = field(default_factory=list)
     load_records: list[Record] = field(default_factory=list)
+    #: Every load point's samples for the gate and baselines (also of points too large to
+    #: carry their records), and each load target's provider.
+    load_samples: Samples = field(default_factory=dict)
+    load_providers: dict[str, str] = field(default_factory=dict)
     capacities: list[dict[str, Any]] = field(default_factory=list)
     load_notes: list[str] = field(default_factory=list)
     gate: list[dict[str, Any]] = field(default_factory=list)
@@ -71,12 +76,19 @@ class Recorder:
     ) -> None:
         """Record one test's records and load figures with its outcome (``status`` and the
         failure's or skip's ``message``)."""
-        load = Key.POINT in payload["case"]
+        case = payload["case"]
+        load = Key.POINT in case
         found = payload.get("load") or {}
         self.load_points += found.get("points") or []
         self.capacities += found.get("capacities") or []
         self.load_notes += found.get("notes") or []
-        records = payload.get("records") or [{**payload["case"], Key.OK: False}]
+        for group in found.get("samples") or ():
+            self.load_samples[(str(group["target"]), str(group["point"]))] = group["samples"]
+        if load:
+            self.load_providers[str(case.get(Key.TARGET))] = str(case.get(Key.PROVIDER))
+        records = payload.get("records") or []
+        if not records and not found.get("points"):  # nothing measured: the test's case
+            records = [{**case, Key.OK: False}]
         for measured in records:
             record = cast(Record, {Key.TEST: nodeid, **measured, Key.STATUS: status})
             if status == "skipped":
@@ -115,6 +127,7 @@ class Recorder:
                 "capacities": self.capacities,
                 "notes": self.load_notes,
                 "records": self.load_records,
+                "samples": sample_groups(self.load_samples),
             },
         }
 

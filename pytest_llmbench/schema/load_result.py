@@ -97,3 +97,5 @@ class LoadPointResult(TypedDict):
     flags: list[str]
     #: The file (beside the results) holding the point's full records, or ``None``.
     records_file: str | None
+    #: Whether the results carry the point's (slim) records too: not past 2,000 requests.
+    records_inline: bool

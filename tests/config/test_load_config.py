@@ -68,6 +68,10 @@ def _refused(tmp_path, text, options=None):
         (" Concurrency = 1 , 2 ", ["c1", "c2"]),
         ("sweep", ["sweep"]),
         ("SEARCH", ["search"]),
+        ("search=concurrency", ["search"]),
+        ("search=rate", ["search-rate"]),
+        ("search=rate:constant", ["search-rate"]),
+        ("search=rate:gamma=0.5:max=32", ["search-rate"]),
     ],
 )
 def test_point_specs_and_their_ids(spec, ids):
@@ -76,6 +80,15 @@ def test_point_specs_and_their_ids(spec, ids):
     # round trip: each point's own spec reads back as the same point
     for point in points:
         assert parse_load_spec(point.spec) == (point,)
+
+
+def test_a_search_over_rates_keeps_its_arrivals():
+    (poisson,) = parse_load_spec("search=rate")
+    assert (poisson.kind, poisson.over, poisson.arrival) == ("search", "rate", "poisson")
+    (constant,) = parse_load_spec("search=rate:constant:max=8")
+    assert (constant.arrival, constant.max_in_flight) == ("constant", 8)
+    assert constant.spec == "search=rate:constant:max=8"
+    assert parse_load_spec("search")[0].over == "concurrency"
 
 
 def test_a_spec_fills_the_fields():
@@ -106,6 +119,9 @@ def test_a_spec_fills_the_fields():
         ("rate=fast", "got 'fast'"),
         ("rate=20000", "at most 10,000"),
         ("rate=8:gamma", "is not a modifier"),
+        ("search=tokens", "a search is over 'concurrency' or 'rate'"),
+        ("search=concurrency:poisson", "only a rate takes ':' modifiers"),
+        ("search=rate:fast", "is not a modifier"),
         ("rate=8:gamma=0", "burstiness must be a finite number > 0"),
         ("rate=8:poisson:gamma=2", "an arrival process given twice"),
         ("rate=8:max=2:max=4", "a max given twice"),

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
+from pytest_llmbench.schema import Key
 from pytest_llmbench.servers.sim.profile import SimProfile
 
 from ..sessions import BenchProject
@@ -75,6 +76,33 @@ def test_a_search_finds_the_configured_knee(
     interval = capacity["interval"]
     assert interval is None or interval[0] <= knee <= interval[1], capacity
     result.stdout.fnmatch_lines([f"capacity embedded/knee: c{knee} under {slo}*"])
+
+
+def test_a_search_over_rates_brackets_the_servers_capacity(bench: BenchProject) -> None:
+    """Constant arrivals into a batch of 4: below the rate the batch sustains no request waits
+    (TTFT stays at its 20 ms), past it the admission queue grows for as long as the point runs,
+    so a 35 ms TTFT limit breaks right at the configured capacity. The search starts from the
+    rate one stream sustains (its c1 point), doubles, then bisects to within 10 %: its bracket
+    holds the capacity (a slower machine only lowers the passing rate)."""
+    profile = SimProfile.from_mapping(QUEUEING)
+    capacity_rps = profile.closed_loop_expectation(profile.max_batch or 1).requests_per_s
+    slo = "ttft_ms.p90 <= 35"
+    result = _run(
+        bench, _config(QUEUEING), "--llm-load", "search=rate:constant", "--llm-load-slo", slo,
+        "--llm-load-duration", "3",
+    )  # fmt: skip
+    result.assert_outcomes(passed=1)
+    load = bench.results()["load"]
+    (capacity,) = load["capacities"]
+    assert capacity["kind"] == "rate", capacity
+    low, high = capacity["bracket"]
+    assert low is not None and high is not None, capacity
+    assert high <= low * 1.1 + 1e-9 or capacity["cliff"], capacity
+    assert low * 0.95 <= capacity_rps <= high * 1.05, (capacity_rps, capacity)
+    first, *rates = load["points"]
+    assert first["point"] == "search-c1" and all(p["kind"] == "rate" for p in rates)
+    assert all(p["arrival"] == "constant" for p in rates)
+    result.stdout.fnmatch_lines([f"capacity embedded/knee: r{low:g} under {slo}*"])
 
 
 def test_a_sweep_climbs_to_where_the_server_stops_keeping_up(bench: BenchProject) -> None:
@@ -151,3 +179,42 @@ def test_a_capacity_that_fell_fails_against_its_baseline(bench: BenchProject) ->
 def _knee_of(sim: dict[str, Any], limit_ms: float) -> int:
     profile = SimProfile.from_mapping(sim)
     return max(c for c in range(1, 65) if profile.closed_loop_expectation(c).ttft_ms <= limit_ms)
+
+
+def test_a_point_too_large_to_carry_its_records_still_gates_and_keeps_them(
+    bench: BenchProject,
+) -> None:
+    """Past INLINE_RECORDS requests a point's records stay out of the results JSON (memory: a
+    point of 100,000 would hold them all until the end of the session): its records file has
+    every one, the results carry its samples, and a later session takes that results file as
+    its baseline and gates the point on them (a 30 % slower decode regresses)."""
+    from pytest_llmbench.results.load_records import INLINE_RECORDS
+
+    limits = {"thresholds": {"defaults": ["tpot_ms.median: +10%"]}}
+    fast = {"ttft_ms": 2, "itl_ms": 2, "output_tokens": 8}
+    requests = INLINE_RECORDS + 100
+    args = ("--llm-load", "concurrency=32", "--llm-load-requests", str(requests))
+    first = _run(bench, _config(fast) + yaml.safe_dump(limits), *args)
+    first.assert_outcomes(passed=1)
+    document = bench.results()
+    (point,) = document["load"]["points"]
+    assert point["started"] == requests and point["records_inline"] is False
+    assert document["load"]["records"] == []
+    (group,) = document["load"]["samples"]
+    assert (group["target"], group["point"]) == ("embedded/knee", "c32")
+    full = bench.load_jsonl()
+    assert len(group["samples"]["ttft_ms"]) == point["completed"] == requests
+    timed = [r[Key.TPOT_MS] for r in full if r[Key.OK] and r[Key.TPOT_MS] is not None]
+    assert group["samples"]["tpot_ms"] == timed
+    assert len(full) == requests and sorted(r["request"] for r in full) == list(range(requests))
+    assert sum(r[Key.STEADY] for r in full) == point["steady"]["completed"]
+    baseline = bench.pytester.path / "baseline.json"
+    (bench.results_dir / f"{point['records_file'].split('.')[0]}.json").rename(baseline)
+    for old in bench.results_dir.glob("*"):
+        old.unlink()
+    slow = {**fast, "itl_ms": 2.6}
+    second = _run(bench, _config(slow) + yaml.safe_dump(limits), *args,
+                  "--llm-baseline", str(baseline))  # fmt: skip
+    assert second.ret == pytest.ExitCode.TESTS_FAILED, second.stdout.str()
+    (check,) = [c for c in bench.results()["gate"] if c.get("point") == "c32"]
+    assert check["failed"] and check["verdict"] == "regressed", check

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, cast
+from typing import Any
 
 import pytest
 

@@ -16,9 +16,9 @@ from typing import IO, Any, cast
 
 from ..config.spec import ConversationSpec
 from ..schema import SCHEMA_VERSION, Key, LoadPointResult, Record
+from .baseline import Samples, sample_groups
 from .calibration import calibration
 from .crosscheck import crosscheck_summary
-from .baseline import Samples, sample_groups
 from .records import outcome
 from .stats import aggregate
 

@@ -11,11 +11,12 @@ server's truth log (same monotonic clock). Goals (the figure, the goal, pass or 
 4. 200 requests/s (constant arrivals): achieved within 1 % of plan, send lateness p99 under 1 ms;
 5. the first wave of 64 all on the wire within 5 ms of their scheduled time;
 6. one stream: TTFT within 0.3 ms of a raw blocking socket's, same server, interleaved;
-7. peak RSS of a point of N requests x 200 tokens (in a fresh process), extrapolated to 100,000.
+(7, the memory of a point of 100,000 requests, is measured through the plugin by
+``perf/load_memory.py``.)
 
 Usage (from the repo root):
 
-    .venv/bin/python perf/load_accuracy.py                  # everything, a few minutes
+    .venv/bin/python perf/load_accuracy.py                  # goals 1-6, a few minutes
     .venv/bin/python perf/load_accuracy.py --only 1,4 --waves 5
 """
 
@@ -23,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -39,13 +38,10 @@ from load_reference import (
     RawSocketClient,
     analyse,
     by_wave,
-    maxrss_mb,
     p50_p99,
     pct,
     proc_times,
-    retained,
     row,
-    rss_mb,
     table,
 )
 
@@ -55,9 +51,28 @@ from pytest_llmbench.config.load_spec import LoadPoint, RequestShape, Size
 from pytest_llmbench.measure.load_point import pool_size
 from pytest_llmbench.measure.load_requests import RequestBuilder
 from pytest_llmbench.measure.load_run import PointOutcome, PointRunner
+from pytest_llmbench.measure.load_spill import Spill
 from pytest_llmbench.measure.schedule import arrival_offsets
 from pytest_llmbench.servers.sim.server import SimServer
-from pytest_llmbench.timers import new_event_loop
+from pytest_llmbench.timers import new_event_loop as precise_loop
+
+#: The measuring loop the points run on (``--loop``): the plugin's (epoll with a fine final
+#: wait, :mod:`pytest_llmbench.timers`), asyncio's default, or uvloop's (libuv).
+LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
+    "precise": precise_loop,
+    "asyncio": asyncio.new_event_loop,
+}
+_loop_name = ["precise"]
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """A loop of the kind ``--loop`` chose."""
+    if _loop_name[0] == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop()
+    return LOOPS[_loop_name[0]]()
+
 
 #: One simulated model per goal; each request asks for the profile's own output length.
 PROFILES: dict[str, dict[str, float]] = {
@@ -68,8 +83,6 @@ PROFILES: dict[str, dict[str, float]] = {
     "mem": {"ttft_ms": 0, "itl_ms": 0, "output_tokens": 200},  # goal 7
 }
 PROMPT_TOKENS = 100
-MEMORY_CONCURRENCY = 256
-MEMORY_GOAL_REQUESTS = 100_000
 
 
 @dataclass
@@ -94,7 +107,7 @@ def runner_for(endpoint: Endpoint, model: str, point: LoadPoint) -> PointRunner:
     builder.prebuild(len(offsets) if offsets is not None else point.requests or 0)
     return PointRunner(
         endpoint, point, builder, builder.warm_request(), offsets=offsets,
-        pool=pool_size(point), cap_bytes=1 << 26, deadline_s=600,
+        pool=pool_size(point), cap_bytes=1 << 26, deadline_s=600, spill=Spill(),
     )  # fmt: skip
 
 
@@ -128,7 +141,10 @@ def run_point(sim: SimServer, model: str, point: LoadPoint) -> Run:
     finally:
         loop.close()
     logs = {str(r["id"]): r for r in sim.requests(since_ns=outcome.start_ns - 10**9)}
-    return Run(outcome, analyse(outcome.exchanges, logs), (cpu, waited), client_waited)
+    assert runner.spill is not None
+    with runner.spill:
+        analysis = analyse(outcome.exchanges, logs, runner.spill.account)
+    return Run(outcome, analysis, (cpu, waited), client_waited)
 
 
 def machine_rows(run: Run) -> None:
@@ -227,9 +243,11 @@ def rate_goal(sim: SimServer, requests: int) -> None:
 
 
 def _engine_ttft(runner: PointRunner, loop: asyncio.AbstractEventLoop) -> tuple[float, str]:
-    outcome = loop.run_until_complete(runner.run())
-    (ex,) = outcome.exchanges
-    deltas, _ = parse_openai_stream(zip(ex.stamps, ex.pieces, strict=True))
+    with Spill() as spill:
+        runner.spill = spill
+        outcome = loop.run_until_complete(runner.run())
+        (ex,) = outcome.exchanges
+        deltas, _ = parse_openai_stream(zip(*spill.account(ex), strict=True))
     first = next(d for d in deltas if d.is_token_event)
     return (first.t_ns - ex.t0_ns) / 1e6, str(deltas[0].response_id)
 
@@ -287,77 +305,19 @@ def _one_stream_rows(
         f"{pct(err['raw'], 99):+.3f} ms")  # fmt: skip
 
 
-def memory_goal(sim: SimServer, requests: int) -> None:
-    """Goal 7: in a fresh process (the peak RSS is over the process's life)."""
-    argv = [sys.executable, __file__, "--memory-child", sim.base_url, str(requests)]
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=900, check=False)
-    if done.returncode:
-        print(done.stdout, done.stderr, file=sys.stderr)
-        row("7. memory", "the child failed", "", False, "7. memory")
-        return
-    m = json.loads(done.stdout.strip().splitlines()[-1])
-    n, base, built, peak = m["requests"], m["base_mb"], m["built_mb"], m["peak_mb"]
-    per_built, per_point = m["request_b"] / n / 2**20, (peak - built) / n  # MB per request
-    table(f"7. Memory: {n:,} requests x 200 tokens at concurrency {MEMORY_CONCURRENCY} (measured)")
-    row("failed requests (or not 200 token events)", str(m["errors"]))
-    row("pieces kept per request", f"{m['pieces'] / n:.1f} (200 token events each)")
-    row("RSS: imports / + tokenizer / + requests built", f"{m['imports_mb']:.1f} / {base:.1f} / "
-        f"{built:.1f} MB")  # fmt: skip
-    row("peak RSS (VmHWM): after the point / after parsing / ru_maxrss",
-        f"{peak:.1f} / {m['parsed_mb']:.1f} / {m['maxrss_mb']:.1f} MB")  # fmt: skip
-    row("per request: its bytes built ahead (counted) / the point's RSS growth",
-        f"{per_built * 1024:.2f} / {per_point * 1024:.2f} KB")  # fmt: skip
-    row("retained per request, counted (getsizeof: pieces, stamps, Exchange)",
-        f"{m['retained_b'] / n / 1024:.2f} KB; {m['piece_b']:.0f} B per piece")  # fmt: skip
-    goal = MEMORY_GOAL_REQUESTS
-    # fewer pieces than events (coalesced reads) would under-state: count 200 per request then
-    more = max(0.0, 200 - m["pieces"] / n) * m["piece_b"] / 2**20
-    at_goal = base + (per_built + per_point + more) * goal
-    row(f"EXTRAPOLATED to {goal:,} requests (linear in requests)", f"{at_goal:,.0f} MB",
-        "< 500 MB", at_goal < 500, "7. peak RSS at 100,000 (extrapolated)")  # fmt: skip
-
-
-def memory_child(base_url: str, requests: int) -> None:
-    """The point of goal 7, alone in this process; prints its figures as one JSON line."""
-    figures: dict[str, float] = {"requests": requests, "imports_mb": rss_mb(peak=False)}
-    endpoint = Endpoint(base_url + "/v1")
-    point = LoadPoint("concurrency", concurrency=MEMORY_CONCURRENCY, duration_s=None,
-                      requests=requests)  # fmt: skip
-    builder = builder_for(endpoint, "mem", point)  # loads the tokenizer: not per request
-    figures["base_mb"] = rss_mb(peak=False)
-    builder.prebuild(requests)
-    figures["built_mb"] = rss_mb(peak=False)  # pymalloc may reuse the tokenizer's freed memory
-    figures["request_b"] = sum(sys.getsizeof(builder(i)) + 8 for i in range(requests))
-    runner = PointRunner(endpoint, point, builder, builder.warm_request(),
-                         pool=MEMORY_CONCURRENCY, cap_bytes=1 << 26, deadline_s=600)  # fmt: skip
-    loop = new_event_loop()
-    outcome = loop.run_until_complete(runner.run())
-    loop.close()
-    figures["peak_mb"] = rss_mb()
-    figures.update(retained(outcome.exchanges))
-    errors = 0
-    for ex in outcome.exchanges:  # as the plugin does after the point: one stream at a time
-        deltas, _ = parse_openai_stream(zip(ex.stamps, ex.pieces, strict=True))
-        errors += ex.error is not None or sum(d.is_token_event for d in deltas) != 200
-    figures.update(parsed_mb=rss_mb(), maxrss_mb=maxrss_mb(), errors=errors)
-    print(json.dumps(figures))
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--only", default="1,2,3,4,5,6,7", help="goals to run (comma-separated)")
+    parser.add_argument("--only", default="1,2,3,4,5,6", help="goals to run (comma-separated)")
     parser.add_argument("--waves", type=int, default=3, help="waves of the closed loops")
     parser.add_argument("--requests", type=int, default=1000, help="requests of the rate point")
     parser.add_argument("--pairs", type=int, default=30, help="requests per client at 1 stream")
-    parser.add_argument("--memory-requests", type=int, default=5000)
-    parser.add_argument("--memory-child", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--loop", choices=[*LOOPS, "uvloop"], default="precise",
+                        help="the measuring loop (uvloop: pip install uvloop)")  # fmt: skip
     args = parser.parse_args(argv)
-    if args.memory_child:
-        memory_child(args.memory_child[0], int(args.memory_child[1]))
-        return 0
+    _loop_name[0] = args.loop
     goals = {int(g) for g in args.only.split(",")}
     print(f"# Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
-          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}")  # fmt: skip
+          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}, loop {args.loop}")  # fmt: skip
     with SimServer.start(profiles=PROFILES) as sim:
         run_goals(sim, goals, args)
     print(f"\n# load average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
@@ -388,8 +348,6 @@ def run_goals(sim: SimServer, goals: set[int], args: argparse.Namespace) -> None
         rate_goal(sim, args.requests)
     if 6 in goals:
         one_stream(sim, args.pairs)
-    if 7 in goals:
-        memory_goal(sim, args.memory_requests)
 
 
 if __name__ == "__main__":

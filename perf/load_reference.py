@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import os
 import re
-import resource
 import socket
-import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,13 +29,10 @@ __all__ = [
     "RawSocketClient",
     "analyse",
     "by_wave",
-    "maxrss_mb",
     "p50_p99",
     "pct",
     "proc_times",
-    "retained",
     "row",
-    "rss_mb",
     "table",
 ]
 
@@ -107,8 +102,14 @@ class Analysis:
     parse_cpu_s: float = 0.0
 
 
-def analyse(exchanges: Iterable[Exchange], logs: Mapping[str, Mapping[str, Any]]) -> Analysis:
-    """Every exchange parsed and compared with its record in ``logs`` (by response id)."""
+def analyse(
+    exchanges: Iterable[Exchange],
+    logs: Mapping[str, Mapping[str, Any]],
+    account: Callable[[Exchange], tuple[Sequence[int], list[bytes]]] | None = None,
+) -> Analysis:
+    """Every exchange parsed and compared with its record in ``logs`` (by response id);
+    ``account`` gives an exchange's stamps and pieces (the point's spill file's, as the plugin
+    reads them)."""
     out = Analysis()
     cpu0 = time.process_time()
     for ex in sorted(exchanges, key=lambda e: e.index):
@@ -117,11 +118,12 @@ def analyse(exchanges: Iterable[Exchange], logs: Mapping[str, Mapping[str, Any]]
             out.written_late.append((ex.written_ns - ex.sched_ns) / 1e6)
             out.write.append((ex.written_ns - ex.t0_ns) / 1e6)
         out.t0s.append(ex.t0_ns)
-        out.pieces += len(ex.pieces)
+        stamps_in, pieces = account(ex) if account is not None else (ex.stamps, ex.pieces)
+        out.pieces += len(pieces)
         if ex.error is not None or ex.status != 200:
             out.errors.append(ex.error or f"HTTP {ex.status}")
             continue
-        deltas, _ = parse_openai_stream(zip(ex.stamps, ex.pieces, strict=True))
+        deltas, _ = parse_openai_stream(zip(stamps_in, pieces, strict=True))
         stamps = [d.t_ns for d in deltas if d.is_token_event]
         out.tokens += len(stamps)
         rid = next((d.response_id for d in deltas if d.response_id), None)
@@ -170,42 +172,6 @@ def proc_times(pid: int) -> tuple[float, float]:
     # after the command's ")": state is field 3, so utime (14) and stime (15) are [11] and [12]
     cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return cpu, waited_ns / 1e9
-
-
-def rss_mb(peak: bool = True) -> float:
-    """This process's peak RSS so far (``VmHWM``), or its RSS now (``VmRSS``), in MB.
-
-    ``getrusage(RUSAGE_SELF).ru_maxrss`` is the peak too but, on Linux, carries the parent's
-    peak over ``fork``/``exec`` (the kernel keeps the larger), so a child started by a parent
-    that has grown reads the parent's size until it outgrows it: see :func:`maxrss_mb`.
-    """
-    key = "VmHWM:" if peak else "VmRSS:"
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith(key):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return maxrss_mb()
-
-
-def maxrss_mb() -> float:
-    """``getrusage(RUSAGE_SELF).ru_maxrss`` in MB (it is in KB on Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def retained(exchanges: Sequence[Exchange]) -> dict[str, float]:
-    """What the finished exchanges hold, counted: pieces, bytes per piece, bytes in all."""
-    pieces = sum(len(e.pieces) for e in exchanges)
-    payload = sum(sys.getsizeof(p) for e in exchanges for p in e.pieces)
-    holders = sum(sys.getsizeof(x) for e in exchanges for x in (e, e.pieces, e.stamps))
-    # a piece costs its bytes object, a list slot and a stamp (8 B each, over-allocation aside)
-    return {
-        "pieces": pieces,
-        "piece_b": payload / max(pieces, 1) + 16,
-        "retained_b": payload + holders,
-    }
 
 
 @dataclass

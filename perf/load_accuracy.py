@@ -57,20 +57,21 @@ from pytest_llmbench.servers.sim.server import SimServer
 from pytest_llmbench.timers import new_event_loop as precise_loop
 
 #: The measuring loop the points run on (``--loop``): the plugin's (epoll with a fine final
-#: wait, :mod:`pytest_llmbench.timers`), asyncio's default, or uvloop's (libuv).
+#: wait, :mod:`pytest_llmbench.timers`) or asyncio's default. (uvloop is not among them: its
+#: transports are not ``asyncio.Transport`` and it calls ``connection_made`` after
+#: ``create_connection`` returns, and libuv's timers count whole milliseconds.)
 LOOPS: dict[str, Callable[[], asyncio.AbstractEventLoop]] = {
     "precise": precise_loop,
     "asyncio": asyncio.new_event_loop,
 }
 _loop_name = ["precise"]
+#: Whether the points keep finished streams in a spill file, as the plugin does (``--no-spill``:
+#: in memory, to measure what the spill costs).
+_spill = [True]
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """A loop of the kind ``--loop`` chose."""
-    if _loop_name[0] == "uvloop":
-        import uvloop
-
-        return uvloop.new_event_loop()
     return LOOPS[_loop_name[0]]()
 
 
@@ -107,7 +108,8 @@ def runner_for(endpoint: Endpoint, model: str, point: LoadPoint) -> PointRunner:
     builder.prebuild(len(offsets) if offsets is not None else point.requests or 0)
     return PointRunner(
         endpoint, point, builder, builder.warm_request(), offsets=offsets,
-        pool=pool_size(point), cap_bytes=1 << 26, deadline_s=600, spill=Spill(),
+        pool=pool_size(point), cap_bytes=1 << 26, deadline_s=600,
+        spill=Spill() if _spill[0] else None,
     )  # fmt: skip
 
 
@@ -141,9 +143,9 @@ def run_point(sim: SimServer, model: str, point: LoadPoint) -> Run:
     finally:
         loop.close()
     logs = {str(r["id"]): r for r in sim.requests(since_ns=outcome.start_ns - 10**9)}
-    assert runner.spill is not None
-    with runner.spill:
-        analysis = analyse(outcome.exchanges, logs, runner.spill.account)
+    spill = runner.spill or Spill()
+    with spill:
+        analysis = analyse(outcome.exchanges, logs, spill.account)
     return Run(outcome, analysis, (cpu, waited), client_waited)
 
 
@@ -311,13 +313,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--waves", type=int, default=3, help="waves of the closed loops")
     parser.add_argument("--requests", type=int, default=1000, help="requests of the rate point")
     parser.add_argument("--pairs", type=int, default=30, help="requests per client at 1 stream")
-    parser.add_argument("--loop", choices=[*LOOPS, "uvloop"], default="precise",
-                        help="the measuring loop (uvloop: pip install uvloop)")  # fmt: skip
+    parser.add_argument("--loop", choices=list(LOOPS), default="precise",
+                        help="the measuring loop")  # fmt: skip
+    parser.add_argument("--no-spill", action="store_true",
+                        help="keep finished streams in memory, not in a spill file")  # fmt: skip
     args = parser.parse_args(argv)
-    _loop_name[0] = args.loop
+    _loop_name[0], _spill[0] = args.loop, not args.no_spill
     goals = {int(g) for g in args.only.split(",")}
-    print(f"# Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average "
-          f"{' '.join(f'{v:.2f}' for v in os.getloadavg())}, loop {args.loop}")  # fmt: skip
+    load = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    print(f"# Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load}, "
+          f"loop {args.loop}, spill {_spill[0]}")  # fmt: skip
     with SimServer.start(profiles=PROFILES) as sim:
         run_goals(sim, goals, args)
     print(f"\n# load average at the end {' '.join(f'{v:.2f}' for v in os.getloadavg())}")

@@ -101,6 +101,23 @@ def _capacity_check(
     }  # fmt: skip
 
 
+def _capacity_checks(
+    capacities: Sequence[Mapping[str, Any]],
+    limits_for: Callable[[str, str], Sequence[Threshold]],
+    baseline: Samples | None,
+    providers: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    """The capacity limits on what each search found."""
+    checks = []
+    for capacity in capacities:
+        target = str(capacity.get(Key.TARGET))
+        for limit in limits_for(providers.get(target, ""), target):
+            found = _capacity_check(limit, capacity, baseline) if limit.on_capacity else None
+            if found is not None:
+                checks.append(found)
+    return checks
+
+
 def evaluate(
     records: Sequence[Mapping[str, Any]],
     limits_for: Callable[[str, str], Sequence[Threshold]],
@@ -111,8 +128,8 @@ def evaluate(
 ) -> tuple[list[dict[str, Any]], str | None]:
     """One check per aggregate or relative limit and measured target × tier (and relative limit
     and load point), and a note naming the relative limits left unchecked for want of a
-    baseline (``None`` when there are none). ``load_samples``: each load point's samples,
-    ``load_providers`` each load target's provider (for its limits)."""
+    baseline (``None`` when there are none); ``load_samples`` by load point, with
+    ``load_providers`` (each load target's provider)."""
     current = samples_of(records)
     checks: list[dict[str, Any]] = []
     unchecked: set[str] = set()
@@ -152,12 +169,7 @@ def evaluate(
     providers = load_providers or {}
     if baseline is not None:
         checks += _load_checks(load_samples or {}, limits_for, baseline, providers)
-    for capacity in capacities:
-        target = str(capacity.get(Key.TARGET))
-        for limit in limits_for(providers.get(target, ""), target):
-            found = _capacity_check(limit, capacity, baseline) if limit.on_capacity else None
-            if found is not None:
-                checks.append(found)
+    checks += _capacity_checks(capacities, limits_for, baseline, providers)
     note = None
     if unchecked:
         note = f"relative limits not checked (no --llm-baseline): {', '.join(sorted(unchecked))}"

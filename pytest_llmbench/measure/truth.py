@@ -64,7 +64,7 @@ def truth_ends(data: Mapping[str, Any]) -> TruthEnds:
     last = events[-1]["sent_ns"] if events else None
     return TruthEnds(
         int(data["recv_ns"]), data.get("admit_ns"), first, last,
-        int(data.get("output_tokens") or 0), int(data.get("prompt_tokens") or 0),
+        int(data.get(Key.OUTPUT_TOKENS) or 0), int(data.get(Key.PROMPT_TOKENS) or 0),
     )  # fmt: skip
 
 

@@ -28,8 +28,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..config.load_spec import LoadPoint, LoadSettings, Slo
-from ..schema import ClientCheck, Key, LoadPointResult, PointSummary, TimelineBin, Window
+from ..schema import ClientCheck, Key, LoadPointResult, PointSummary, Window
 from ..schema.load_result import PointKind
+from .load_timeline import timeline
 from .stats import P99_MIN_N, percentile
 
 __all__ = [
@@ -132,15 +133,12 @@ def point_figures(
     the client's self-check from its probe timer's lateness (``loop_lags_ms``) and its CPU time
     over the wall time. ``flags``: ``distorted``, an error rate above ``max_error_rate``, and
     ``saturated`` from the capacity module. A ``sweep`` or ``search`` marker is no point.
-    ``pooled``: the values of a list field (``itl_ms``) gathered beforehand, for records that
-    no longer carry it (:mod:`.load_records`)."""
+    ``pooled``: a list field's values (``itl_ms``) gathered apart (:mod:`.load_records`)."""
     kind = _kind(point)
     starts = [record[Key.T0_NS] for record in records]
     ends = [request_end_ns(record) for record in records]
     first, last = (min(starts), max(ends)) if records else (0, 0)
-    whole = _window(records, ends, first, last)
-    warmup, cooldown = round(point.warmup_s * _NS_PER_S), round(point.cooldown_s * _NS_PER_S)
-    steady = _window(records, ends, first + warmup, last - cooldown)
+    whole, steady = _windows(records, ends, point, (first, last))
     errors = Counter(str(r.get(Key.ERROR_KIND) or "other") for r in records if not r.get(Key.OK))
     percentiles = _percentiles(records, slos, pooled or {})
     client = _client(percentiles, loop_lags_ms, cpu_s, wall_s)
@@ -170,10 +168,9 @@ def point_figures(
         "good": good,
         "goodput": good / whole["seconds"] if whole["seconds"] > 0 else None,
         "good_fraction": good / started if started else None,
-        "timeline": _timeline(records, starts, ends, first, last, bin_s) if records else [],
+        "timeline": timeline(records, starts, ends, (first, last), bin_s) if records else [],
         "client": client,
         "distorted": bool(client["distorted"]),
-        # requests the session's own stop ended (Ctrl-C) are not the server's errors
         "flags": _flags(client, failed - errors.get(INTERRUPTED, 0), started, max_error_rate),
         "records_file": None,  # named by whoever writes the point's full records
         "records_inline": True,
@@ -269,6 +266,8 @@ INTERRUPTED = "interrupted"
 
 
 def _flags(client: ClientCheck, errors: int, started: int, max_error_rate: float) -> list[str]:
+    """``distorted``, and an error rate above the limit (``errors`` leaves out the requests the
+    session's own stop ended: Ctrl-C is not the server's error)."""
     flags = [DISTORTED] if client["distorted"] else []
     if started and errors / started > max_error_rate:
         rate = 100 * errors / started
@@ -298,6 +297,20 @@ def _values(records: Sequence[Mapping[str, Any]], field: str, ok_only: bool) -> 
         else:
             out.append(value)
     return out
+
+
+def _windows(
+    records: Sequence[Mapping[str, Any]],
+    ends: Sequence[int],
+    point: LoadPoint,
+    span: tuple[int, int],
+) -> tuple[Window, Window]:
+    """The whole window (``span``: the first send to the last end) and the steady one."""
+    first, last = span
+    warmup, cooldown = round(point.warmup_s * _NS_PER_S), round(point.cooldown_s * _NS_PER_S)
+    return _window(records, ends, first, last), _window(
+        records, ends, first + warmup, last - cooldown
+    )
 
 
 def _window(
@@ -342,74 +355,3 @@ def _max_in_flight(starts: Sequence[int], ends: Sequence[int]) -> int:
         now += 1
         peak = max(peak, now)
     return peak
-
-
-def _timeline(
-    records: Sequence[Mapping[str, Any]],
-    starts: Sequence[int],
-    ends: Sequence[int],
-    first: int,
-    last: int,
-    bin_s: float,
-) -> list[TimelineBin]:
-    """The point in bins of ``bin_s`` from the whole window's start: requests that ended in each
-    (successful, failed, their output tokens), the time-weighted mean in flight over the bin,
-    and the TTFT p50 of the successful requests whose first token arrived in it."""
-    size = max(1, round(bin_s * _NS_PER_S))
-    count = max(1, -(-(last - first) // size))
-    bins = _Bins(count)
-    for record, start, end in zip(records, starts, ends, strict=True):
-        bins.add(record, (start - first, end - first), size)
-    out: list[TimelineBin] = []
-    running = 0
-    for index in range(count):
-        running += bins.full[index]
-        width = min(size, last - first - index * size)
-        ttfts = sorted(bins.ttfts[index])
-        out.append(
-            {
-                "t_s": index * size / _NS_PER_S,
-                "completed": bins.done[index],
-                "errors": bins.failed[index],
-                Key.OUTPUT_TOKENS: bins.tokens[index],
-                "in_flight": (bins.busy[index] + running * size) / width if width > 0 else 0.0,
-                "ttft_p50_ms": percentile(ttfts, 50) if ttfts else None,
-            }
-        )
-    return out
-
-
-class _Bins:
-    """The timeline's tallies, one list per figure (one object per point, not per request)."""
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-        self.done, self.failed, self.tokens = [0] * count, [0] * count, [0] * count
-        #: ns in flight inside each bin, from the partial first and last bins of requests
-        self.busy = [0] * count
-        #: a difference array of the requests in flight over a whole bin (a long request: O(1))
-        self.full = [0] * (count + 1)
-        self.ttfts: list[list[float]] = [[] for _ in range(count)]
-
-    def _bin(self, at_ns: int, size: int) -> int:
-        return min(at_ns // size, self.count - 1)
-
-    def add(self, record: Mapping[str, Any], span: tuple[int, int], size: int) -> None:
-        """Tally one request, ``span`` its start and end in ns from the window's start."""
-        start, end = span
-        at, to = self._bin(start, size), self._bin(end, size)
-        if record.get(Key.OK):
-            self.done[to] += 1
-            self.tokens[to] += record.get(Key.OUTPUT_TOKENS) or 0
-            ttft = record.get(Key.TTFT_MS)
-            if ttft is not None:
-                self.ttfts[self._bin(start + round(ttft * _NS_PER_MS), size)].append(ttft)
-        else:
-            self.failed[to] += 1
-        if at == to:
-            self.busy[at] += end - start
-        else:
-            self.busy[at] += (at + 1) * size - start
-            self.busy[to] += end - to * size
-            self.full[at + 1] += 1
-            self.full[to] -= 1

@@ -70,7 +70,16 @@ class Measurement:
     warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The fields as plain data, lists copied (``dataclasses.asdict`` recurses into every
+        float: a third of the parse of a load point)."""
+        return {
+            name: list(value) if isinstance(value, list) else value
+            for name in _FIELD_NAMES
+            for value in (getattr(self, name),)
+        }
+
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(Measurement))
 
 
 def think_region(content: str) -> tuple[int, int] | None:

@@ -33,7 +33,7 @@ class LoadDriver:
     def __init__(self, request: pytest.FixtureRequest, case: LoadCase) -> None:
         self.request, self.case = request, case
         self.state: PluginState = request.config.stash[STATE_KEY]
-        self._last_line = 0.0
+        self._last_line = time.monotonic()  # a plain line every PLAIN_PROGRESS_S
         self._events = (0, 0.0)
         #: The first failed request's message of each point that had one.
         self._first_errors: dict[str, str] = {}
@@ -100,7 +100,11 @@ class LoadDriver:
         described = {**case.describe(), Key.POINT: name}
         slos = case.load.slos
         collected = PointRecords(described, state.redactor, slos)
-        collected.add_all(run.samples)
+        total = len(run.outcome.exchanges)
+        try:
+            collected.add_all(run.samples, lambda done: self._parse_tick(done, total))
+        finally:
+            self._end_progress()
         rows = collected.rows
         result = point_figures(
             rows,
@@ -161,10 +165,6 @@ class LoadDriver:
 
     # -- the live progress line ------------------------------------------------------------------
     def _tick(self, progress: Any) -> None:
-        terminal = self.request.config.pluginmanager.get_plugin("terminalreporter")
-        capture = self.request.config.pluginmanager.get_plugin("capturemanager")
-        if terminal is None or capture is None:
-            return
         from ..outputs.load_tables import progress_line
 
         now = time.perf_counter_ns()
@@ -177,10 +177,22 @@ class LoadDriver:
             name, elapsed, progress.planned_s, progress.done, progress.in_flight,
             progress.errors, rate,
         )  # fmt: skip
-        live = sys.stdout.isatty()
-        if not live and elapsed - self._last_line < PLAIN_PROGRESS_S:
+        self._show(line)
+
+    def _parse_tick(self, done: int, total: int) -> None:
+        """The progress line while a large point's streams are parsed (after the point)."""
+        self._show(f"{self.case.target.key} {self.case.point.id}: parsed {done:,} of {total:,}")
+
+    def _show(self, line: str) -> None:
+        terminal = self.request.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.request.config.pluginmanager.get_plugin("capturemanager")
+        if terminal is None or capture is None:
             return
-        self._last_line = elapsed
+        live = sys.stdout.isatty()
+        now = time.monotonic()
+        if not live and now - self._last_line < PLAIN_PROGRESS_S:
+            return
+        self._last_line = now
         with capture.global_and_fixture_disabled():
             if live:
                 terminal.write("\r" + line.ljust(100))

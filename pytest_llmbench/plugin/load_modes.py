@@ -3,7 +3,8 @@
 ``sweep`` (one test per target): a point at concurrency 1 (one request at a time: the target's
 unloaded latency and the rate it sustains alone), a point at concurrency
 :data:`SWEEP_CONCURRENCY` (its throughput under heavy load), then :data:`SWEEP_RATES` Poisson rates
-spread evenly between the two rates, lowest first. It stops climbing once the server no longer
+spread evenly between the two rates, lowest first (when the heavy point sustains at least
+:data:`SWEEP_ROOM` times the light one's rate). It stops climbing once the server no longer
 keeps up (:func:`~..results.capacity.saturation`: throughput flat while TTFT or queueing grows)
 and says so.
 
@@ -31,14 +32,18 @@ from ..schema import LoadPointResult
 
 __all__ = [
     "SEARCH_MAX", "SEARCH_MAX_RATE", "SEARCH_RATE_S", "SWEEP_CONCURRENCY", "SWEEP_RATES",
-    "run_search", "run_sweep",
+    "SWEEP_ROOM", "run_search", "run_sweep",
 ]  # fmt: skip
 
 #: The sweep's heavy point: a concurrency most endpoints saturate at (vLLM's default batch is 256
 #: sequences, llama.cpp's server 1 to a few slots).
 SWEEP_CONCURRENCY = 64
-#: Rates between the light and the heavy point.
+#: Rates between the light and the heavy point …
 SWEEP_RATES = 6
+#: … when the heavy point sustains at least this many times the light one's rate: below it the
+#: server serves about one request at a time (a one-slot llama.cpp server overlaps only its
+#: HTTP work, 1.0-1.6x here), and rates a few percent apart are within a short point's noise.
+SWEEP_ROOM = 1.5
 #: The search doubles up to this concurrency at most.
 SEARCH_MAX = 1024
 #: A search point sends at least this many requests per slot (and the marker's window still
@@ -71,11 +76,11 @@ def run_sweep(marker: LoadPoint, run_one: RunOne) -> tuple[list[LoadPointResult]
     low, high = _steady_rate(light), _steady_rate(heavy)
     notes: list[str] = []
     ladder = [light]
-    if not low or not high or high <= low * 1.05:
+    if not low or not high or high < low * SWEEP_ROOM:
         notes.append(
             f"no rates between c1 and c{SWEEP_CONCURRENCY}: their request rates "
-            f"({low or 0:.3g} and {high or 0:.3g}/s) leave no room (the server serves one at "
-            "a time, or failed)"
+            f"({low or 0:.3g} and {high or 0:.3g}/s, less than {SWEEP_ROOM:g}x apart) leave no "
+            "room (the server serves about one at a time, or failed)"
         )
     else:
         step = (high - low) / (SWEEP_RATES + 1)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import tempfile
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, cast
 
@@ -40,6 +40,8 @@ __all__ = ["INLINE_RECORDS", "ROW_FIELDS", "SLIM_DROPPED", "PointRecords"]
 #: A point with more requests than this keeps its records out of the results JSON (they are in
 #: its records file): 2,000 slim records are about 13 MB in memory.
 INLINE_RECORDS = 2000
+#: How often (in samples) the parse reports its progress.
+TICK_EVERY = 500
 #: The fields a slim record leaves out (they stay in the full record, on disk).
 SLIM_DROPPED = frozenset({Key.EVENT_MS, Key.ITL_MS, Key.ICL_MS})
 #: What a row keeps of a record: what the point's figures read (its times, its outcome, its
@@ -73,14 +75,17 @@ class PointRecords:
         # closed by finish()
         self._staging: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
 
-    def add_all(self, samples: Iterable[Sample]) -> None:
-        """Make, judge and keep the record of each sample, in turn."""
+    def add_all(self, samples: Iterable[Sample], tick: Callable[[int], None] | None = None) -> None:
+        """Make, judge and keep the record of each sample, in turn; ``tick(count)`` every
+        :data:`TICK_EVERY` samples (a point of 100,000 takes minutes to parse)."""
         write = self._staging.write
         fields = self._row_fields
         for sample in samples:
             made = sample_record(self.case, self.count, sample, self.redactor)
             record = cast(dict[str, Any], made)
             self.count += 1
+            if tick is not None and not self.count % TICK_EVERY:
+                tick(self.count)
             record[Key.GOOD] = judge_request(record, self.slos)
             if record.get(Key.OK):
                 self.itl_ms.extend(record.get(Key.ITL_MS) or ())

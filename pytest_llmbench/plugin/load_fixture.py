@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,6 +20,9 @@ from ..config.load_spec import LoadPoint
 from ..matrix import LoadCase
 from ..schema import Key, LoadPointResult
 from .stash import LOAD_KEY, STATE_KEY, LoadOutcome, PluginState
+
+if TYPE_CHECKING:
+    from ..results.load_records import PointRecords
 
 __all__ = ["LoadDriver", "llm_load", "llm_load_case", "load_payload", "parametrize_load"]
 
@@ -119,24 +122,28 @@ class LoadDriver:
             pooled={Key.ITL_MS: collected.itl_ms},
         )
         result["point"] = name
-        path = state.load_records_path()
-        collected.finish(result["steady"], path)
-        result["records_file"] = path.name if path is not None else None
-        result["records_inline"] = collected.inline is not None
-        outcome = self.request.node.stash.setdefault(LOAD_KEY, LoadOutcome())
-        outcome.notes += [f"{case.target.key} {name}: {note}" for note in run.notes]
-        outcome.records += collected.inline or []
-        outcome.samples.append(
-            {"target": case.target.key, "point": name, "samples": collected.samples()}
-        )
-        outcome.results.append(result)
-        error = next((str(r[Key.ERROR]) for r in rows if r.get(Key.ERROR)), None)
-        if error is not None:
-            self._first_errors.setdefault(name, error)
+        self._keep(collected, result, run.notes)
         if run.outcome.interrupted:
             self._keep_interrupted()
             raise KeyboardInterrupt
         return rows, result
+
+    def _keep(self, collected: PointRecords, result: LoadPointResult, notes: list[str]) -> None:
+        """Write the point's records file and keep its figures, slim records (a small point's),
+        samples and notes on the item, for its report."""
+        key, name = self.case.target.key, result["point"]
+        path = self.state.load_records_path()
+        collected.finish(result["steady"], path)
+        result["records_file"] = path.name if path is not None else None
+        result["records_inline"] = collected.inline is not None
+        outcome = self.request.node.stash.setdefault(LOAD_KEY, LoadOutcome())
+        outcome.notes += [f"{key} {name}: {note}" for note in notes]
+        outcome.records += collected.inline or []
+        outcome.samples.append({"target": key, "point": name, "samples": collected.samples()})
+        outcome.results.append(result)
+        error = next((str(r[Key.ERROR]) for r in collected.rows if r.get(Key.ERROR)), None)
+        if error is not None:
+            self._first_errors.setdefault(name, error)
 
     def _keep_interrupted(self) -> None:
         """Record what an interrupted point finished: pytest makes no report for the phase a

@@ -312,6 +312,9 @@ def finish_session(config: pytest.Config, session: pytest.Session | None = None)
                 redacted,
                 state.baseline_about,
             )
+            if state.worker_links:  # each worker's clock against the controller's
+                links = sorted(state.worker_links.items())
+                metadata["workers"] = {name: link.as_dict() for name, link in links}
             document = recorder.document(metadata)
             path = recorder.finish(document)
             written = write_session_files(
@@ -319,6 +322,8 @@ def finish_session(config: pytest.Config, session: pytest.Session | None = None)
             )
             state.written = (document, written)
     finally:
+        for link in state.worker_links.values():
+            link.close()
         state.bench.close()
 
 

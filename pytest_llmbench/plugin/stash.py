@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..conversation.turn import ConversationState
     from ..results.baseline import Samples
     from ..results.recorder import Recorder
+    from .worker_link import WorkerLink
 
 __all__ = ["LOAD_KEY", "SAMPLES_KEY", "STATE_KEY", "LoadOutcome", "PluginState"]
 
@@ -46,6 +47,8 @@ class PluginState:
     written: tuple[dict[str, Any], list[Path]] | None = None
     #: On a pytest-xdist worker: its id and the controller's results stamp.
     worker: tuple[str, str] | None = None
+    #: On the controller: the plugin's channel to each worker, with its clock offset.
+    worker_links: dict[str, WorkerLink] = field(default_factory=dict)
 
     def open_recorder(self) -> Recorder:
         """The session's recorder, opened on first use (named by :attr:`stamp`)."""

@@ -79,13 +79,18 @@ class XdistHooks:
         self.config = config
 
     def pytest_configure_node(self, node: Any) -> None:
-        """Tell each worker the real distribution mode and the results' stamp
-        (``pytest_configure_node``)."""
+        """Tell each worker the real distribution mode and the results' stamp, and open the
+        plugin's channel to it, measuring its clock (``pytest_configure_node``)."""
         from .stash import STATE_KEY
 
         node.workerinput[DIST_KEY] = self.config.getoption("dist", None)
+        state = self.config.stash[STATE_KEY]
         # a worker names its load records by the session's start (the controller's stamp)
-        node.workerinput[STAMP_KEY] = self.config.stash[STATE_KEY].stamp
+        node.workerinput[STAMP_KEY] = state.stamp
+        from .worker_link import open_link
+
+        worker = str(node.gateway.id)
+        state.worker_links[worker] = open_link(node.gateway, worker)
 
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
         """Keep conversations, and each local server's tests, whole under ``--dist load``

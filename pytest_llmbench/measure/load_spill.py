@@ -31,14 +31,12 @@ class Spill:
     """Where a point's finished exchanges keep their stamps and body pieces (see the module)."""
 
     def __init__(self, directory: Path | None = None) -> None:
-        raw = tempfile.TemporaryFile(dir=directory, buffering=0)  # noqa: SIM115 (closed by close())
-        self._fd = raw.fileno()
-        self._raw: IO[bytes] = raw
-        self._out = os.fdopen(os.dup(self._fd), "wb", buffering=BUFFER_BYTES)
-        self._size = 0
-        self._dirty = False
-        #: Bytes written to the file so far.
+        # closed by close(); read back with pread, which leaves the writer's position alone
+        self._out: IO[bytes] = tempfile.TemporaryFile(dir=directory, buffering=BUFFER_BYTES)  # noqa: SIM115
+        self._fd = self._out.fileno()
+        #: Bytes written to the file so far (the offset of the next exchange).
         self.bytes = 0
+        self._dirty = False
 
     def keep(self, exchange: Exchange) -> None:
         """Move ``exchange``'s stamps and pieces to the file; it keeps where they are."""
@@ -47,14 +45,12 @@ class Spill:
         lengths = array("I", map(len, pieces))
         body = b"".join(pieces)
         write = self._out.write
-        at = self._size
+        at = self.bytes
         write(stamps.tobytes())
         write(lengths.tobytes())
         write(body)
         exchange.spilled = (at, len(stamps), len(body))
-        self._size = at + len(stamps) * stamps.itemsize + len(lengths) * lengths.itemsize
-        self._size += len(body)
-        self.bytes = self._size
+        self.bytes = at + len(stamps) * (stamps.itemsize + lengths.itemsize) + len(body)
         exchange.pieces = []
         exchange.stamps = array("q")
         self._dirty = True
@@ -81,7 +77,6 @@ class Spill:
     def close(self) -> None:
         """Drop the file (its space is freed)."""
         self._out.close()
-        self._raw.close()
 
     def __enter__(self) -> Spill:
         return self

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..config.options import Settings
+
+if TYPE_CHECKING:
+    from ..results.baseline import Samples
 
 __all__ = ["write_session_files"]
 
@@ -18,9 +21,11 @@ def write_session_files(
     jsonl_path: Path | None,
     records: Sequence[Mapping[str, Any]],
     settings: Settings,
+    load_samples: Samples | None = None,
 ) -> list[Path]:
     """Write what follows from the results ``document`` (already at ``json_path``, and its records
-    at ``jsonl_path``, when saved); returns every result file, in the terminal's order."""
+    at ``jsonl_path``, when saved; ``load_samples`` its load points' samples); returns every
+    result file, in the terminal's order."""
     from .step_summary import append_step_summary
 
     written = []
@@ -39,12 +44,10 @@ def write_session_files(
 
         written.append(export_benchmark(settings.export_benchmark, records))
     if settings.save_baseline is not None:
-        from ..results.baseline import read_sample_groups, write_baseline
+        from ..results.baseline import write_baseline
 
         config = document["metadata"].get("config")
-        load = document.get("load") or {}
-        points = read_sample_groups(load.get("samples") or (), "load.samples")
-        capacities = load.get("capacities") or []
+        capacities = (document.get("load") or {}).get("capacities") or []
         path = settings.save_baseline
-        written.append(write_baseline(path, records, config, capacities, points))
+        written.append(write_baseline(path, records, config, capacities, load_samples))
     return written

@@ -318,8 +318,9 @@ def finish_session(config: pytest.Config, session: pytest.Session | None = None)
             document = recorder.document(metadata)
             path = recorder.finish(document)
             written = write_session_files(
-                document, path, recorder.jsonl_path, recorder.records, bench.settings
-            )
+                document, path, recorder.jsonl_path, recorder.records, bench.settings,
+                recorder.load_samples,
+            )  # fmt: skip
             state.written = (document, written)
     finally:
         for link in state.worker_links.values():

@@ -61,7 +61,6 @@ class PointRecords:
 
     def __init__(self, case: Mapping[str, Any], redactor: Redactor, slos: Sequence[Slo]) -> None:
         self.case, self.redactor, self.slos = case, redactor, slos
-        self.count = 0
         #: A row per request, in the order the requests were issued.
         self.rows: list[dict[str, Any]] = []
         #: Every gap between token events of every successful request (ms).
@@ -81,16 +80,15 @@ class PointRecords:
         write = self._staging.write
         fields = self._row_fields
         for sample in samples:
-            made = sample_record(self.case, self.count, sample, self.redactor)
+            made = sample_record(self.case, len(self.rows), sample, self.redactor)
             record = cast(dict[str, Any], made)
-            self.count += 1
-            if tick is not None and not self.count % TICK_EVERY:
-                tick(self.count)
             record[Key.GOOD] = judge_request(record, self.slos)
             if record.get(Key.OK):
                 self.itl_ms.extend(record.get(Key.ITL_MS) or ())
             write(json.dumps(record, default=str) + "\n")
             self.rows.append({k: record[k] for k in fields if record.get(k) is not None})
+            if tick is not None and not len(self.rows) % TICK_EVERY:
+                tick(len(self.rows))
             if self.inline is None:
                 continue
             if len(self.inline) >= INLINE_RECORDS:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .config.load_shard import Shard
 from .config.load_spec import LoadPoint, LoadSettings
 from .config.options import Settings
 from .config.reader import ConfigError
@@ -133,11 +134,15 @@ class LoadCase:
     point: LoadPoint
     load: LoadSettings = field(default_factory=LoadSettings)
     skip_reason: str | None = None
+    #: One shard of the point, under pytest-xdist (``None``: the whole point in one process).
+    shard: Shard | None = None
 
     @property
     def id(self) -> str:
-        """``vllm-Llama-3.1-8B-c64``, ``zai-GLM-4.6-r8poisson``, ``vllm-Llama-3.1-8B-sweep``."""
-        return f"{self.target.id}-{self.point.id}"
+        """``vllm-Llama-3.1-8B-c64``, ``zai-GLM-4.6-r8poisson``, ``vllm-Llama-3.1-8B-sweep``;
+        a shard's ends ``-shard1of2``."""
+        name = f"{self.target.id}-{self.point.id}"
+        return f"{name}-{self.shard.label}" if self.shard is not None else name
 
     def describe(self) -> dict[str, Any]:
         """Plain data for results: the target's names and the point's id."""
@@ -282,12 +287,20 @@ def build_turn_cases(targets: Iterable[Target], turns: int) -> list[Case]:
 
 
 def build_load_cases(
-    targets: Iterable[Target], load_for_target: Callable[[Target], LoadSettings]
+    targets: Iterable[Target],
+    load_for_target: Callable[[Target], LoadSettings],
+    shards: int = 1,
 ) -> list[LoadCase]:
     """Target-major order: every point of one target (as its load settings list them), then the
-    next target; a sweep or a search is one case. A target without points has no case."""
+    next target; a sweep or a search is one case, or ``shards`` cases (its shards, one after
+    the other) when spread over workers. A target without points has no case."""
     cases: list[LoadCase] = []
+    split = [Shard(i, shards) for i in range(shards)] if shards > 1 else [None]
     for target in targets:
         load = load_for_target(target)
-        cases.extend(LoadCase(target, point, load, target.skip_reason) for point in load.points)
+        cases.extend(
+            LoadCase(target, point, load, target.skip_reason, shard)
+            for point in load.points
+            for shard in split
+        )
     return cases

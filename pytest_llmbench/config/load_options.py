@@ -78,6 +78,14 @@ LOAD_OPTIONS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
         {"metavar": "EXPR", **_APPEND},
     ),
     (
+        "--llm-load-shards",
+        "llm_load_shards",
+        "under pytest-xdist (--dist load), how many workers run each load point together, each "
+        "a share of it (default: every worker; 1: each point on one worker)",
+        "string",
+        {"metavar": "N"},
+    ),
+    (
         "--llm-load-seed",
         "llm_load_seed",
         "seed of the arrivals and request sizes (overrides load.seed)",
@@ -101,6 +109,8 @@ class LoadOptions:
     cooldown_s: float | None = None
     slos: tuple[Slo, ...] | None = None
     seed: int | None = None
+    #: ``--llm-load-shards``: workers per load point under pytest-xdist (``None``: every one).
+    shards: int | None = None
 
 
 def _lines(config: pytest.Config, name: str) -> list[str] | None:
@@ -189,6 +199,7 @@ def load_options(config: pytest.Config) -> LoadOptions:
         cooldown_s=parse_option(config, "llm_load_cooldown", non_negative_float, f"{seconds} >= 0"),
         slos=_slos(config),
         seed=parse_option(config, "llm_load_seed", _seed, f"a whole number from 0 to {MAX_SEED}"),
+        shards=parse_option(config, "llm_load_shards", positive_int, "a whole number >= 1"),
     )
     _check_window(options)
     return options

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import math
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..clients.base import Delta, RawStream, StreamBounds, error_message, stream_problem
 from ..clients.raw_http import Endpoint, Exchange
 from ..clients.sse import parse_openai_stream
+from ..config.load_shard import Shard
 from ..config.load_spec import LoadPoint, RequestShape
 from ..matrix import Target
 from ..schema import Key
@@ -112,8 +114,12 @@ def run_point(
     point: LoadPoint,
     shape: RequestShape,
     tick: Callable[[Progress], None] | None = None,
+    shard: Shard | None = None,
+    barrier: Callable[[], int] | None = None,
 ) -> PointRun:
     """Run ``point`` against ``target``; ``tick`` is called about once a second meanwhile.
+    ``shard``: send only that shard's part of the point (:mod:`..config.load_shard`), starting when
+    ``barrier`` returns (the instant on this process's clock).
 
     On Ctrl-C the requests in flight are ended and every finished one is parsed into its
     sample: the run comes back with ``outcome.interrupted`` set, for the caller to record the
@@ -127,15 +133,9 @@ def run_point(
     api_base = bench.endpoints.api_base(target)
     assert api_base is not None
     endpoint = Endpoint(api_base)
-    key = target.api_key.reveal() if target.api_key else None
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    params = bench.layers.request_params(target, {})
-    builder = RequestBuilder(
-        endpoint, target.model.id, shape, point, params, headers,
-        target.provider.max_tokens_field, target.model.filler_in or "system",
-        bench.settings.config_path.parent,
-    )  # fmt: skip
-    offsets = arrival_offsets(point, shape.seed) if point.kind == "rate" else None
+    builder, offsets = _builder(bench, target, endpoint, point, shape, shard)
+    if shard is not None:
+        point = shard.point(point)
     builder.prebuild(len(offsets) if offsets is not None else _expected(point))
     most = max(builder.planned_output, default=1)
     bounds = StreamBounds(max_tokens=most, total_timeout_s=target.total_timeout_s)
@@ -144,26 +144,65 @@ def run_point(
         endpoint, point, builder, builder.warm_request(), offsets=offsets,
         pool=pool_size(point), cap_bytes=bounds.byte_cap(most),
         deadline_s=bounds.deadline_s(most, target.timeout_s),
-        connect_timeout_s=target.timeout_s, progress=progress, spill=Spill(),
+        connect_timeout_s=target.timeout_s, progress=progress, spill=Spill(), barrier=barrier,
     )  # fmt: skip
     assert runner.spill is not None
-    try:
-        _allow_descriptors(runner.pool)
-        future = bench.loop.submit(runner.run())
-        try:
-            outcome = _wait(future, progress, tick)
-        except KeyboardInterrupt:
-            bench.loop.loop.call_soon_threadsafe(runner.abort_all, "interrupted: Ctrl-C")
-            outcome = future.result(timeout=30)
-            outcome.interrupted = True
-    except BaseException:
-        runner.spill.close()
-        raise
+    outcome = _execute(bench, runner, progress, tick)
     return PointRun(
         _samples(bench, target, builder, outcome, bounds, runner.spill),
         outcome,
         _notes(builder, outcome),
     )
+
+
+def _builder(
+    bench: BenchSession,
+    target: Target,
+    endpoint: Endpoint,
+    point: LoadPoint,
+    shape: RequestShape,
+    shard: Shard | None,
+) -> tuple[RequestBuilder, array[int] | None]:
+    """The point's request builder and a rate point's arrivals (a shard's: its part of the
+    whole point's schedule, and sizes drawn of its own)."""
+    key = target.api_key.reveal() if target.api_key else None
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    params = bench.layers.request_params(target, {})
+    offsets = arrival_offsets(point, shape.seed) if point.kind == "rate" else None
+    stream = ""
+    if shard is not None:
+        offsets = shard.arrivals(offsets) if offsets is not None else None
+        stream = f":{shard.label}"
+    builder = RequestBuilder(
+        endpoint, target.model.id, shape, point, params, headers,
+        target.provider.max_tokens_field, target.model.filler_in or "system",
+        bench.settings.config_path.parent, stream,
+    )  # fmt: skip
+    return builder, offsets
+
+
+def _execute(
+    bench: BenchSession,
+    runner: PointRunner,
+    progress: Progress,
+    tick: Callable[[Progress], None] | None,
+) -> PointOutcome:
+    """Run the point on the measuring loop, this thread reporting progress; Ctrl-C ends the
+    requests in flight (the outcome says it was interrupted)."""
+    assert runner.spill is not None
+    try:
+        _allow_descriptors(runner.pool)
+        future = bench.loop.submit(runner.run())
+        try:
+            return _wait(future, progress, tick)
+        except KeyboardInterrupt:
+            bench.loop.loop.call_soon_threadsafe(runner.abort_all, "interrupted: Ctrl-C")
+            outcome = future.result(timeout=30)
+            outcome.interrupted = True
+            return outcome
+    except BaseException:
+        runner.spill.close()
+        raise
 
 
 def _wait(

@@ -57,10 +57,12 @@ class RequestBuilder:
         max_tokens_field: str = "max_tokens",
         filler_in: str = "system",
         config_dir: Path | None = None,
+        stream: str = "",
     ) -> None:
         self.endpoint, self.model, self.shape, self.params = endpoint, model, shape, params
         self.headers, self.field, self.filler_in = headers, max_tokens_field, filler_in
-        self.rng = random.Random(f"{shape.seed}:{point.id}")
+        # ``stream``: a shard's own draws (each shard of a point a different sequence of sizes)
+        self.rng = random.Random(f"{shape.seed}:{point.id}{stream}")
         self.planned_prompt: array[int] = array("q")
         self.planned_output: array[int] = array("q")
         self.built_late = 0

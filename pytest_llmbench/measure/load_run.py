@@ -92,6 +92,7 @@ class PointRunner:
         connect_timeout_s: float = 30.0,
         progress: Progress | None = None,
         spill: Spill | None = None,
+        barrier: Callable[[], int] | None = None,
     ) -> None:
         self.endpoint, self.point, self.request, self.warm = endpoint, point, request, warm
         self.offsets, self.pool, self.cap_bytes = offsets, pool, cap_bytes
@@ -99,8 +100,9 @@ class PointRunner:
         # no connection may take longer than the whole request may
         self.connect_timeout_s = min(connect_timeout_s, deadline_s)
         self.progress = progress or Progress()
-        #: Where a finished exchange's pieces go (``None``: they stay on the exchange).
-        self.spill = spill
+        # where a finished exchange's pieces go (``None``: they stay on the exchange); a shard's
+        # start (blocks until every shard is ready, returns the instant on this clock)
+        self.spill, self.barrier = spill, barrier
         self.exchanges: list[Exchange] = []
         self.notes: list[str] = []
         self.lags_ms: array[float] = array("d")
@@ -125,13 +127,12 @@ class PointRunner:
         loop = self._loop = asyncio.get_running_loop()
         self._finished = loop.create_future()
         await self._open_pool()
+        start = self._start_ns = self.progress.start_ns = await self._start_instant(loop)
         # A full collection of a pytest process's objects stalls the loop for milliseconds:
         # none runs during the point (its allocations are freed by reference counting).
         collecting = gc.isenabled()
         gc.disable()
         cpu0 = time.process_time()
-        start = self._start_ns = _clock() + START_LEAD_NS
-        self.progress.start_ns = start
         self._at(start, self._probe, start)
         if self.point.kind == "concurrency":
             slots = self.point.concurrency or 0
@@ -164,11 +165,20 @@ class PointRunner:
         )  # fmt: skip
         outcome.notes += self.notes
         if self._topped_up:
-            outcome.notes.append(
-                f"{self._topped_up} connections added to the pool during the point, beside the"
-                " requests"
-            )
+            added = f"{self._topped_up} connections added to the pool during the point"
+            outcome.notes.append(f"{added}, beside the requests")
         return outcome
+
+    async def _start_instant(self, loop: asyncio.AbstractEventLoop) -> int:
+        """:data:`START_LEAD_NS` from now, or when the barrier says (it blocks: in a thread).
+        The pool is closed when the barrier fails (the point will not run)."""
+        if self.barrier is None:
+            return _clock() + START_LEAD_NS
+        try:
+            return await loop.run_in_executor(None, self.barrier)
+        except BaseException:
+            self._close_pool()
+            raise
 
     def abort_all(self, message: str) -> None:
         """End every request in flight (their exchanges keep what came) and send no more."""

@@ -35,8 +35,11 @@ def write_session_files(
         written += [json_path, write_html([document], json_path.with_suffix(".html"))]
     if jsonl_path is not None:
         written.append(jsonl_path)
-        # the load points' full records, beside the results (one file per process)
-        named = {p.get("records_file") for p in (document.get("load") or {}).get("points") or ()}
+        # the load points' full records, beside the results (one file per process; a point
+        # spread over workers has one per shard: a remote worker's is on its own host)
+        points = (document.get("load") or {}).get("points") or ()
+        named = {p.get("records_file") for p in points}
+        named |= {s.get("records_file") for p in points for s in p.get("shards") or ()}
         written += sorted(jsonl_path.parent / str(n) for n in named if n)
     append_step_summary(document)
     if settings.export_benchmark is not None:

@@ -50,8 +50,12 @@ def is_worker(config: pytest.Config) -> bool:
 
 
 def is_xdist_controller(config: pytest.Config) -> bool:
-    numprocesses = getattr(config.option, "numprocesses", None)
-    return bool(numprocesses) and not is_worker(config)
+    """True in a pytest-xdist controller: ``-n N``, or ``--tx`` specs with a ``--dist`` mode."""
+    option = config.option
+    spread = getattr(option, "numprocesses", None) or (
+        getattr(option, "tx", None) and getattr(option, "dist", "no") != "no"
+    )
+    return bool(spread) and not is_worker(config)
 
 
 def configure(config: pytest.Config) -> None:
@@ -61,11 +65,12 @@ def configure(config: pytest.Config) -> None:
     started = _dt.datetime.now(_dt.timezone.utc)
     state = PluginState(BenchSession(settings), started)
     state.bench.log_stamp = state.stamp
+    from .xdist_hooks import STAMP_KEY, load_shards
+
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
-        from .xdist_hooks import STAMP_KEY
-
         state.worker = (str(workerinput["workerid"]), str(workerinput.get(STAMP_KEY, state.stamp)))
+    state.load_shards = load_shards(config, settings.load.shards)
     config.stash[STATE_KEY] = state
     from . import fixtures
 

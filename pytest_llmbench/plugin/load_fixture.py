@@ -18,11 +18,13 @@ import pytest
 
 from ..config.load_spec import LoadPoint
 from ..matrix import LoadCase
-from ..schema import Key, LoadPointResult
+from ..schema import Key, LoadPointResult, Record
 from .stash import LOAD_KEY, STATE_KEY, LoadOutcome, PluginState
 
 if TYPE_CHECKING:
+    from ..measure.load_point import PointRun
     from ..results.load_records import PointRecords
+    from .load_sharded import ShardedRun
 
 __all__ = ["LoadDriver", "llm_load", "llm_load_case", "load_payload", "parametrize_load"]
 
@@ -40,28 +42,41 @@ class LoadDriver:
         self._events = (0, 0.0)
         #: The first failed request's message of each point that had one.
         self._first_errors: dict[str, str] = {}
+        #: A shard's points (``None``: this test runs its points whole), and whether this test
+        #: carries its points to the results (a shard: when the controller says so).
+        self._shard_run: ShardedRun | None = None
+        self._keeps = case.shard is None
+        #: Each point that lost a shard (a worker went down), with why.
+        self._lost: dict[str, str] = {}
 
     def run(self) -> LoadPointResult:
         """Run the point and return its figures (a :class:`~..schema.LoadPointResult`). A
         sweep or a search runs all its points (:mod:`.load_modes`) and returns the first one's
-        (concurrency 1); :attr:`results` holds every point's, :attr:`capacity` a search's."""
+        (concurrency 1); :attr:`results` holds every point's, :attr:`capacity` a search's.
+        A shard returns the figures of the whole point (every shard's records together)."""
         case = self.case
         outcome: LoadOutcome = self.request.node.stash.setdefault(LOAD_KEY, LoadOutcome())
         if case.point.kind == "sweep":
             from .load_modes import run_sweep
 
-            outcome.results, notes = run_sweep(case.point, self._run_one)
-            outcome.notes += notes
+            results, notes = run_sweep(case.point, self._run_one)
+            if self._keeps:  # a sharded test's results go out from one shard only
+                outcome.results, outcome.notes = results, outcome.notes + notes
         elif case.point.kind == "search":
             from .load_modes import run_search
 
             seed = case.load.shape.seed
-            outcome.results, capacity = run_search(case.point, case.load, self._run_one, seed)
+            results, capacity = run_search(case.point, case.load, self._run_one, seed)
             capacity[Key.TARGET] = case.target.key
-            outcome.capacities.append(capacity)
+            if self._keeps:
+                outcome.results = results
+                outcome.capacities.append(capacity)
         else:
-            self._run_one(case.point, "")
-        first = outcome.results[0]
+            results = [self._run_one(case.point, "")[1]]
+        first = results[0]
+        if self._lost:
+            lost = "; ".join(f"{name}: {why}" for name, why in self._lost.items())
+            pytest.fail(f"{case.target.key} {case.point.id}: {lost}", pytrace=False)
         self._check_errors(first)
         return first
 
@@ -81,66 +96,141 @@ class LoadDriver:
         self, point: LoadPoint, prefix: str
     ) -> tuple[list[dict[str, Any]], LoadPointResult]:
         """Run ``point``, keep its records and figures on the item, and return them; its name
-        in the results is ``prefix-<point id>`` when this test generates its points."""
+        in the results is ``prefix-<point id>`` when this test generates its points. A shard
+        runs its share and takes the figures of every shard's records together."""
         from ..measure.load_point import LoadUnsupported, run_point
         from ..measure.load_run import WarmUpError
-        from ..results.load_figures import point_figures
-        from ..results.load_records import PointRecords
+        from .shard_client import ShardBroken
 
         case, state = self.case, self.state
         name = f"{prefix}-{point.id}" if prefix else point.id
-        failure = None
+        failure, run = None, None
         try:
-            run = run_point(state.bench, case.target, point, case.load.shape, self._tick)
+            sharded = self._sharded()
+            if sharded is None:
+                run = run_point(state.bench, case.target, point, case.load.shape, self._tick)
+            else:
+                run = sharded.run(point, name, self._tick)
         except LoadUnsupported as exc:
             pytest.skip(str(exc))
-        except (WarmUpError, OSError) as exc:
+        except (WarmUpError, OSError, ShardBroken) as exc:
             failure = f"{case.target.key} {name}: {state.redactor.sanitize(str(exc))}"
         finally:
             self._end_progress()
         if failure is not None:  # outside the except: one message, not a chain of two
             pytest.fail(failure, pytrace=False)
-        described = {**case.describe(), Key.POINT: name}
-        slos = case.load.slos
-        collected = PointRecords(described, state.redactor, slos)
+        collected = self._collect(run, name, sharded.offset_ns if sharded is not None else 0)
+        if sharded is None:
+            assert run is not None
+            result = self._figures(collected, run, point, name)
+            self._keep(collected, result, run.notes, collected.inline, collected.samples())
+        else:
+            result = self._merged(sharded, point, name, run, collected)
+        if run is not None and run.outcome.interrupted:
+            self._keep_interrupted()
+            raise KeyboardInterrupt
+        return collected.rows, result
+
+    def _sharded(self) -> ShardedRun | None:
+        """This test's shard of its points (``None`` when it runs them whole)."""
+        if self.case.shard is None:
+            return None
+        if self._shard_run is None:
+            from .load_sharded import ShardedRun
+
+            self._shard_run = ShardedRun(self.state, self.case, self.request.node.nodeid)
+        return self._shard_run
+
+    def _collect(self, run: PointRun | None, name: str, shift_ns: int) -> PointRecords:
+        """The point's records (none for a shard with nothing to send), parsed with a progress
+        line, on the controller's timeline (``shift_ns``: this worker's clock offset)."""
+        from ..results.load_records import PointRecords
+
+        described = {**self.case.describe(), Key.POINT: name}
+        collected = PointRecords(described, self.state.redactor, self.case.load.slos, shift_ns)
+        if run is None:
+            return collected
         total = len(run.outcome.exchanges)
         try:
             collected.add_all(run.samples, lambda done: self._parse_tick(done, total))
         finally:
             self._end_progress()
-        rows = collected.rows
-        result = point_figures(
-            rows,
-            test=self.request.node.nodeid,
-            target=case.target.key,
-            point=point,
-            slos=slos,
-            loop_lags_ms=run.outcome.lags_ms,
-            cpu_s=run.outcome.cpu_s,
-            wall_s=run.outcome.wall_s,
-            max_error_rate=case.load.max_error_rate,
-            pooled={Key.ITL_MS: collected.itl_ms},
-        )
-        result["point"] = name
-        self._keep(collected, result, run.notes)
-        if run.outcome.interrupted:
-            self._keep_interrupted()
-            raise KeyboardInterrupt
-        return rows, result
+        return collected
 
-    def _keep(self, collected: PointRecords, result: LoadPointResult, notes: list[str]) -> None:
+    def _figures(
+        self, collected: PointRecords, run: PointRun, point: LoadPoint, name: str
+    ) -> LoadPointResult:
+        from ..results.load_figures import point_figures
+
+        case = self.case
+        result = point_figures(
+            collected.rows, test=self.request.node.nodeid, target=case.target.key, point=point,
+            slos=case.load.slos, loop_lags_ms=run.outcome.lags_ms, cpu_s=run.outcome.cpu_s,
+            wall_s=run.outcome.wall_s, max_error_rate=case.load.max_error_rate,
+            pooled={Key.ITL_MS: collected.itl_ms},
+        )  # fmt: skip
+        result["point"] = name
+        return result
+
+    def _merged(
+        self,
+        sharded: ShardedRun,
+        point: LoadPoint,
+        name: str,
+        run: PointRun | None,
+        collected: PointRecords,
+    ) -> LoadPointResult:
+        """Send this shard's records; keep the merged figures (and, for the shard that keeps
+        the point, its merged records); fail when a shard was lost."""
+        from .shard_client import ShardBroken
+
+        try:
+            reply = sharded.merge(point, name, run, collected)
+        except ShardBroken as exc:
+            collected.close()  # nothing merged: nothing to mark steady, no file
+            pytest.fail(f"{self.case.target.key} {name}: {exc}", pytrace=False)
+        result: LoadPointResult = reply["result"]
+        notes = run.notes if run is not None else []
+        if reply["keep"]:
+            self._keeps = True
+            self._keep(collected, result, notes, reply["inline"], reply["samples"])
+        else:  # the shard that keeps the point carries it to the results; this one its file
+            self._finish_file(collected, result)
+            self._note_error(collected, name)
+        if reply["lost"]:
+            lost = "; ".join(f"shard {i + 1}: {why}" for i, why in sorted(reply["lost"].items()))
+            self._lost.setdefault(name, f"lost {lost}")
+        return result
+
+    def _finish_file(self, collected: PointRecords, result: LoadPointResult) -> None:
+        path = self.state.load_records_path()
+        collected.finish(result["steady"], path)
+
+    def _keep(
+        self,
+        collected: PointRecords,
+        result: LoadPointResult,
+        notes: list[str],
+        inline: list[Record] | None,
+        samples: dict[str, list[float]],
+    ) -> None:
         """Write the point's records file and keep its figures, slim records (a small point's),
         samples and notes on the item, for its report."""
         key, name = self.case.target.key, result["point"]
         path = self.state.load_records_path()
         collected.finish(result["steady"], path)
-        result["records_file"] = path.name if path is not None else None
-        result["records_inline"] = collected.inline is not None
+        if "shards" not in result:
+            result["records_file"] = path.name if path is not None else None
+        result["records_inline"] = inline is not None
         outcome = self.request.node.stash.setdefault(LOAD_KEY, LoadOutcome())
         outcome.notes += [f"{key} {name}: {note}" for note in notes]
-        outcome.records += collected.inline or []
-        outcome.samples.append({"target": key, "point": name, "samples": collected.samples()})
+        outcome.records += inline or []
+        outcome.samples.append({"target": key, "point": name, "samples": samples})
         outcome.results.append(result)
+        self._note_error(collected, name)
+
+    def _note_error(self, collected: PointRecords, name: str) -> None:
+        """Keep the point's first failed request's message, for a failure's message."""
         error = next((str(r[Key.ERROR]) for r in collected.rows if r.get(Key.ERROR)), None)
         if error is not None:
             self._first_errors.setdefault(name, error)
@@ -242,7 +332,9 @@ def parametrize_load(metafunc: pytest.Metafunc, state: PluginState, targets: lis
     bench = state.bench
     config = bench.config()
     cases = build_load_cases(
-        targets, lambda t: load_settings(config, t.provider, t.model, bench.settings)
+        targets,
+        lambda t: load_settings(config, t.provider, t.model, bench.settings),
+        state.load_shards,
     )
     params = []
     for case in cases:
@@ -264,6 +356,8 @@ def load_payload(item: pytest.Item, case: LoadCase) -> dict[str, Any]:
     outcome = item.stash.get(LOAD_KEY, None) or LoadOutcome()
     return {
         "case": case.describe(),
+        # a shard's point is in the report of the shard that keeps it
+        "shard_kept_elsewhere": case.shard is not None and not outcome.results,
         "records": outcome.records,
         "load": {
             "points": outcome.results,

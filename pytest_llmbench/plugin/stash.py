@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from ..conversation.turn import ConversationState
     from ..results.baseline import Samples
     from ..results.recorder import Recorder
+    from .shard_coordinator import ShardCoordinator
     from .worker_link import WorkerLink
 
 __all__ = ["LOAD_KEY", "SAMPLES_KEY", "STATE_KEY", "LoadOutcome", "PluginState"]
@@ -49,6 +50,10 @@ class PluginState:
     worker: tuple[str, str] | None = None
     #: On the controller: the plugin's channel to each worker, with its clock offset.
     worker_links: dict[str, WorkerLink] = field(default_factory=dict)
+    #: Shards per load point (1: none; under pytest-xdist, :func:`.xdist_hooks.load_shards`).
+    load_shards: int = 1
+    #: On the controller: the barriers and merges of sharded load points.
+    shards: ShardCoordinator | None = None
 
     def open_recorder(self) -> Recorder:
         """The session's recorder, opened on first use (named by :attr:`stamp`)."""

@@ -1,54 +1,66 @@
 """pytest-xdist integration, registered only when pytest-xdist is installed.
 
-A conversation's turns share a history that lives in one process, so all of its turns must run on
-one worker, in order. xdist's default ``--dist load`` deals tests out one by one, and its
-``loadgroup`` mode is unreliable on pytest 9.2 (pytest-xdist issue 1386), so under ``--dist load``
-the plugin supplies the scheduler: xdist's own scope scheduler, with each conversation (every
-``…-turnNNN`` test of one target) as one scope and every other test as a scope of its own. Turns of
-one conversation thus stay together and in order, while different conversations and the other
-tests spread across workers. ``loadfile`` and ``loadscope`` keep a conversation whole by
-themselves; under ``worksteal`` and ``loadgroup`` each turn fails with a message saying so.
+The scheduler under ``--dist load`` (:mod:`.xdist_scheduling`) keeps conversations and each local
+server's tests whole, and sends each sharded load point's shards to several workers at once.
+``loadfile`` and ``loadscope`` keep a conversation whole by themselves; under ``worksteal`` and
+``loadgroup`` each turn fails with a message saying so. Load points are sharded only under
+``--dist load`` (``--llm-load-shards`` above 1 with another mode is a usage error).
 
-Every test of a target whose server the plugin runs on this machine (``managed: llama_cpp``) is one
-scope too: one worker starts one server for it, instead of one server per worker, all competing
-for the same cores.
+When xdist configures a worker the plugin opens its own channels to it (:mod:`.worker_link`),
+measures its clock, refuses a worker whose plugin version differs, and hands its shard channel
+to the :class:`~.shard_coordinator.ShardCoordinator`.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from typing import Any
 
 import pytest
-from xdist.scheduler import LoadScopeScheduling
 
-__all__ = ["DIST_KEY", "SPLITTING_DIST_MODES", "BenchScheduling", "XdistHooks"]
+__all__ = [
+    "DIST_KEY", "SHARDS_KEY", "SPLITTING_DIST_MODES", "STAMP_KEY", "XdistHooks", "load_shards",
+    "splitting_mode",
+]  # fmt: skip
 
 #: Where the controller tells its workers the distribution mode (workers see ``dist == "no"``).
 DIST_KEY = "llmbench_dist"
 #: The controller's results stamp, which a worker names its load records file by.
 STAMP_KEY = "llmbench_stamp"
+#: How many shards each load point has (every worker collects the same shards).
+SHARDS_KEY = "llmbench_shards"
 #: Modes that could put two turns of one conversation on different workers.
 SPLITTING_DIST_MODES = {"worksteal", "loadgroup"}
-_TURN = re.compile(r"-turn\d{3,}\]$")
 
 
-class BenchScheduling(LoadScopeScheduling):  # type: ignore[misc]
-    """Load scheduling in which one conversation's turns form a single unit of work, and so do
-    all the tests of each target in ``local_targets`` (their test-id prefixes)."""
+def load_shards(config: pytest.Config, requested: int | None) -> int:
+    """How many shards each load point has: on a worker, what its controller said; on a
+    controller under ``--dist load``, ``requested`` or every worker; else 1. A request that
+    cannot be kept is a :class:`pytest.UsageError`."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return int(workerinput.get(SHARDS_KEY, 1))
+    dist = config.getoption("dist", "no")
+    workers = 0
+    if dist != "no":
+        from xdist.workermanage import parse_tx_spec_config
 
-    def __init__(self, config: pytest.Config, log: Any, local_targets: Iterable[str] = ()) -> None:
-        super().__init__(config, log)
-        ids = "|".join(re.escape(i) for i in sorted(local_targets, key=len, reverse=True))
-        self._local = re.compile(rf"\[({ids})-(?:ctx|run|turn)\d") if ids else None
-
-    def _split_scope(self, nodeid: str) -> str:
-        local = self._local.search(nodeid) if self._local is not None else None
-        if local is not None:
-            return f"local server {local.group(1)}"
-        match = _TURN.search(nodeid)
-        return nodeid[: match.start()] if match else nodeid
+        workers = len(parse_tx_spec_config(config))
+    if requested is None:
+        return workers if dist == "load" and workers > 1 else 1
+    if requested == 1:
+        return 1
+    if dist != "load":
+        how = "without pytest-xdist" if dist == "no" else f"under --dist {dist}"
+        raise pytest.UsageError(
+            f"--llm-load-shards {requested}: load points are spread over workers only under "
+            f"pytest-xdist's --dist load (-n N), not {how}: its scheduler cannot keep a "
+            "point's shards on different workers at once"
+        )
+    if requested > workers:
+        raise pytest.UsageError(
+            f"--llm-load-shards {requested}: only {workers} workers (-n / --tx) to run them on"
+        )
+    return requested
 
 
 def _local_target_ids(config: pytest.Config) -> list[str]:
@@ -79,25 +91,47 @@ class XdistHooks:
         self.config = config
 
     def pytest_configure_node(self, node: Any) -> None:
-        """Tell each worker the real distribution mode and the results' stamp, and open the
-        plugin's channel to it, measuring its clock (``pytest_configure_node``)."""
+        """Tell each worker the real distribution mode, the results' stamp and the shards per
+        load point, open the plugin's channels to it and measure its clock
+        (``pytest_configure_node``); a worker of another plugin version is refused."""
+        from .shard_coordinator import ShardCoordinator
         from .stash import STATE_KEY
+        from .worker_link import open_link, version_problem
+        from .worker_side import installed_version
 
-        node.workerinput[DIST_KEY] = self.config.getoption("dist", None)
         state = self.config.stash[STATE_KEY]
+        node.workerinput[DIST_KEY] = self.config.getoption("dist", None)
         # a worker names its load records by the session's start (the controller's stamp)
         node.workerinput[STAMP_KEY] = state.stamp
-        from .worker_link import open_link
-
+        node.workerinput[SHARDS_KEY] = state.load_shards
         worker = str(node.gateway.id)
-        state.worker_links[worker] = open_link(node.gateway, worker)
+        link = state.worker_links[worker] = open_link(node.gateway, worker)
+        problem = version_problem(link, installed_version("") or "not installed")
+        if problem is not None:
+            raise pytest.UsageError(problem)
+        if state.shards is None:
+            state.shards = ShardCoordinator(state.worker_links)
+        state.shards.listen(link)
 
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
-        """Keep conversations, and each local server's tests, whole under ``--dist load``
-        (``pytest_xdist_make_scheduler``)."""
+        """Keep conversations, and each local server's tests, whole and send sharded points to
+        several workers at once, under ``--dist load`` (``pytest_xdist_make_scheduler``)."""
         if config.getoption("dist", None) == "load":
-            return BenchScheduling(config, log, _local_target_ids(config))
+            from .xdist_scheduling import BenchScheduling
+
+            return BenchScheduling(config, log, _local_target_ids(config), self._lost)
         return None
+
+    def _lost(self, test: str, index: int, worker: str | None, why: str) -> None:
+        """A shard of ``test`` will not run with its gang: its point fails, naming the worker."""
+        from .stash import STATE_KEY
+
+        state = self.config.stash[STATE_KEY]
+        if state.shards is None:
+            return
+        link = state.worker_links.get(worker) if worker is not None else None
+        who = f"worker {link.where if link is not None else worker} " if worker else ""
+        state.shards.lose(test, index, f"{who}{why}")
 
 
 def splitting_mode(config: pytest.Config) -> str | None:

@@ -35,7 +35,7 @@ from .baseline import add_fields
 from .load_figures import CLIENT_FIELDS, SERVER_FIELDS, judge_request, request_end_ns
 from .records import sample_record
 
-__all__ = ["INLINE_RECORDS", "ROW_FIELDS", "SLIM_DROPPED", "PointRecords"]
+__all__ = ["INLINE_RECORDS", "ROW_FIELDS", "SLIM_DROPPED", "PointRecords", "row_samples"]
 
 #: A point with more requests than this keeps its records out of the results JSON (they are in
 #: its records file): 2,000 slim records are about 13 MB in memory.
@@ -56,11 +56,30 @@ ROW_FIELDS = tuple(
 )  # fmt: skip
 
 
+def row_samples(rows: Iterable[Mapping[str, Any]]) -> dict[str, list[float]]:
+    """The samples of a point's rows for the gate and baselines: each aggregated field's values
+    over the successful requests."""
+    group: dict[str, list[float]] = {}
+    for row in rows:
+        if row.get(Key.OK):
+            add_fields(group, row)
+    return group
+
+
 class PointRecords:
     """Collects one point's records (see the module): ``add_all`` its samples, then ``finish``."""
 
-    def __init__(self, case: Mapping[str, Any], redactor: Redactor, slos: Sequence[Slo]) -> None:
+    def __init__(
+        self,
+        case: Mapping[str, Any],
+        redactor: Redactor,
+        slos: Sequence[Slo],
+        shift_ns: int = 0,
+    ) -> None:
         self.case, self.redactor, self.slos = case, redactor, slos
+        #: Subtracted from each record's monotonic times (``t0_ns``, ``sched_ns``): a shard's
+        #: clock offset to its controller, putting its requests on the controller's timeline.
+        self.shift_ns = shift_ns
         #: A row per request, in the order the requests were issued.
         self.rows: list[dict[str, Any]] = []
         #: Every gap between token events of every successful request (ms).
@@ -83,6 +102,10 @@ class PointRecords:
             made = sample_record(self.case, len(self.rows), sample, self.redactor)
             record = cast(dict[str, Any], made)
             record[Key.GOOD] = judge_request(record, self.slos)
+            if self.shift_ns:
+                for name in (Key.T0_NS, Key.SCHED_NS):
+                    if record.get(name) is not None:
+                        record[name] -= self.shift_ns
             if record.get(Key.OK):
                 self.itl_ms.extend(record.get(Key.ITL_MS) or ())
             write(json.dumps(record, default=str) + "\n")
@@ -98,13 +121,12 @@ class PointRecords:
             self.inline.append(cast(Record, {k: v for k, v in record.items() if k not in dropped}))
 
     def samples(self) -> dict[str, list[float]]:
-        """The point's samples for the gate and baselines: each aggregated field's values over
-        the successful requests."""
-        group: dict[str, list[float]] = {}
-        for row in self.rows:
-            if row.get(Key.OK):
-                add_fields(group, row)
-        return group
+        """The point's samples for the gate and baselines (:func:`row_samples`)."""
+        return row_samples(self.rows)
+
+    def close(self) -> None:
+        """Drop the staging file without writing the records anywhere."""
+        self._staging.close()
 
     def finish(self, steady: Window, path: Path | None) -> None:
         """Mark each request ``steady`` (ended inside the steady window, as the point's figures

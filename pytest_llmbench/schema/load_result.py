@@ -2,14 +2,18 @@
 section holds them. Each request of a point is a :class:`~.record.Record` of its own (with
 ``point``, ``sched_ns``, ``t0_ns``, ``send_late_ms`` …); these are what is computed from them.
 
-Times ``*_ns`` are ``time.perf_counter_ns()`` (CLOCK_MONOTONIC) of the measuring process.
+Times ``*_ns`` are ``time.perf_counter_ns()`` (CLOCK_MONOTONIC) of the measuring process; a
+point spread over pytest-xdist workers puts them on the controller's clock (each worker's
+measured offset subtracted).
 """
 
 from __future__ import annotations
 
-from typing import Literal, TypedDict
+from typing import Any, Literal, TypedDict
 
-__all__ = ["ClientCheck", "LoadPointResult", "PointSummary", "TimelineBin", "Window"]
+__all__ = [
+    "ClientCheck", "LoadPointResult", "PointSummary", "ShardedFields", "TimelineBin", "Window",
+]  # fmt: skip
 
 PointKind = Literal["concurrency", "rate"]
 
@@ -65,7 +69,17 @@ class ClientCheck(TypedDict):
     distorted: list[str]
 
 
-class LoadPointResult(TypedDict):
+class ShardedFields(TypedDict, total=False):
+    """What a point spread over pytest-xdist workers adds to its figures."""
+
+    #: Each shard's worker, host, clock offset and uncertainty, start lateness and records file
+    #: (a lost shard: why).
+    shards: list[dict[str, Any]]
+    #: The spread of its shards' observed starts (ms; ``None`` with one shard sending).
+    start_skew_ms: float | None
+
+
+class LoadPointResult(ShardedFields):
     """One target at one load point: the plan, what was delivered, and the figures."""
 
     test: str

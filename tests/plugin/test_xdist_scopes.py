@@ -6,7 +6,7 @@ import pytest
 
 pytest.importorskip("xdist")
 
-from pytest_llmbench.plugin.xdist_hooks import BenchScheduling
+from pytest_llmbench.plugin.xdist_scheduling import BenchScheduling
 
 LOCAL = "local-Gemma_3_270M"
 

@@ -75,7 +75,10 @@ class LoadDriver:
             results = [self._run_one(case.point, "")[1]]
         first = results[0]
         if self._lost:
-            lost = "; ".join(f"{name}: {why}" for name, why in self._lost.items())
+            lost = "; ".join(
+                why if name == case.point.id else f"{name}: {why}"
+                for name, why in self._lost.items()
+            )
             pytest.fail(f"{case.target.key} {case.point.id}: {lost}", pytrace=False)
         self._check_errors(first)
         return first
@@ -185,10 +188,12 @@ class LoadDriver:
         from .shard_client import ShardBroken
 
         try:
-            reply = sharded.merge(point, name, run, collected)
+            reply, broken = sharded.merge(point, name, run, collected), None
         except ShardBroken as exc:
+            reply, broken = {}, str(exc)
+        if broken is not None:  # outside the except: one message, not a chain of two
             collected.close()  # nothing merged: nothing to mark steady, no file
-            pytest.fail(f"{self.case.target.key} {name}: {exc}", pytrace=False)
+            pytest.fail(f"{self.case.target.key} {name}: {broken}", pytrace=False)
         result: LoadPointResult = reply["result"]
         notes = run.notes if run is not None else []
         if reply["keep"]:

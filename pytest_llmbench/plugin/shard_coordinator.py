@@ -80,7 +80,8 @@ class ShardCoordinator:
         replies: list[tuple[WorkerLink, tuple[Any, ...]]] = []
         with self._lock:
             point = self._points.setdefault(key, _Point(test, count))
-            broken = self._broken.get(test) or point.broken
+            # a lost shard breaks its test's points yet to start; a running one merges without it
+            broken = point.broken or (None if point.released else self._broken.get(test))
             if broken is None and point.count != count:
                 broken = f"shard {index + 1} says {count} shards, another said {point.count}"
             if kind == "abandon":  # the shard failed on its own: the others go on without it

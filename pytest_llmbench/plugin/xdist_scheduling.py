@@ -73,6 +73,20 @@ class BenchScheduling(LoadScopeScheduling):  # type: ignore[misc]
             if self._send_gang(node, found[0]):
                 return
 
+    def _reschedule(self, node: Any) -> None:
+        """xdist's top-up, and then: a worker runs a test only once it holds the next one too (or
+        is told to shut down), so a worker left holding one test (a replacement given one
+        orphaned shard) gets another unit it can take, or is shut down when none is left."""
+        super()._reschedule(node)
+        while not node.shutting_down and self._pending_of(self.assigned_work[node]) == 1:
+            if not self.workqueue:
+                node.shutdown()
+                return
+            waiting = len(self.workqueue)
+            self._assign_work_unit(node)
+            if len(self.workqueue) == waiting:
+                return  # nothing it can take yet: a gang waits for workers free of its shards
+
     def _send_gang(self, node: Any, test: str) -> bool:
         """Send every queued shard of ``test`` to workers holding no other shard of it, the
         asking ``node`` first, then the least loaded; ``False`` when too few are free."""
@@ -101,10 +115,13 @@ class BenchScheduling(LoadScopeScheduling):  # type: ignore[misc]
 
     def remove_node(self, node: Any) -> str | None:
         """Take a node out (it finished, or went down). The shard it was running loses its
-        point; the shards it had not started go back to the queue, for a worker (its
-        replacement) that holds no other shard of their point."""
+        point (and is not run again); the shards it had not started go back to the queue, for a
+        worker (its replacement) that holds no other shard of their point."""
         crashed: str | None = super().remove_node(node)
         found = shard_of(crashed) if crashed is not None else None
-        if found is not None and self._on_lost is not None:
-            self._on_lost(found[0], found[1], str(node.gateway.id), "went down")
+        if found is not None:
+            # xdist reports it crashed; run again, it would only fail again: its point is lost
+            self.workqueue.pop(self._split_scope(str(crashed)), None)
+            if self._on_lost is not None:
+                self._on_lost(found[0], found[1], str(node.gateway.id), "went down")
         return crashed

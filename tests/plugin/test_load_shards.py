@@ -32,6 +32,8 @@ import yaml
 from pytest_llmbench.config.load_spec import LoadPoint
 from pytest_llmbench.measure.schedule import arrival_offsets
 from pytest_llmbench.measure.truth import truth_from_log
+from pytest_llmbench.plugin.load_sharded import KILL_ENV
+from pytest_llmbench.plugin.worker_side import SHIFT_ENV, VERSION_ENV
 from pytest_llmbench.schema import Key
 from pytest_llmbench.servers.sim.server import SimServer
 
@@ -162,3 +164,83 @@ def _arrivals_are_the_planned_schedule(records: list[dict[str, Any]]) -> None:
     assert len(got) == len(want)
     worst = max(abs(a - b) for a, b in zip(got, want, strict=True))
     assert worst < 1.0, worst
+
+
+def test_a_shifted_worker_clock_is_measured_before_each_point(project, shared_sim, monkeypatch):
+    """The plugin's test hook makes gw1's clock read 5 ms ahead: each point's shard on gw1
+    has that offset measured (within its uncertainty), gw0's reads zero, and the start skew on
+    the controller's timeline stays small (gw1 converted the start with its offset)."""
+    monkeypatch.setenv(SHIFT_ENV, f"gw1:{SHIFT_NS}")
+    _setup(project, shared_sim, POINTS)
+    result = _run(project, "-n", "2")
+    assert result.ret == 0, result.stdout.str()
+    for point in project.results()["load"]["points"]:
+        for shard in point["shards"]:
+            true_ms = SHIFT_NS / 1e6 if shard["worker"] == "gw1" else 0.0
+            assert abs(shard["offset_ms"] - true_ms) <= shard["uncertainty_ms"], shard
+        assert point["start_skew_ms"] < 20, point
+
+
+def test_a_worker_killed_mid_point_fails_that_point_only_and_keeps_the_others_records(
+    project, shared_sim, monkeypatch
+):
+    """gw1 kills itself (SIGKILL, the plugin's test hook) one second into the first point: that
+    point fails, naming the lost worker, with the other shard's records kept; xdist replaces the
+    worker and the next point runs whole on two workers."""
+    monkeypatch.setenv(KILL_ENV, "gw1:1.0")
+    document = {
+        "defaults": {"max_tokens": TOKENS, "timeout_s": 10, "prompt": "Explain streaming."},
+        "providers": {
+            "shared": {
+                "api_base": shared_sim.base_url + "/v1",
+                "models": [{"id": "sim-a"}],
+                "load": {
+                    Key.OUTPUT_TOKENS: TOKENS, Key.PROMPT_TOKENS: 32, "duration_s": 3,
+                    "points": ["concurrency=4", "rate=20:poisson"],
+                },
+            }
+        },
+    }  # fmt: skip
+    project.setup(yaml.safe_dump(document, sort_keys=False), tests={"test_load": LOAD_TEST})
+    result = _run(project, "-n", "2", "-v")
+    out = result.stdout.str()
+    assert result.ret == 1, out
+    assert "crashed" in out, out
+    points = {p["point"]: p for p in project.results()["load"]["points"]}
+    lost = points["c4"]
+    assert any("lost" in flag and "gw1" in flag for flag in lost["flags"]), lost["flags"]
+    kept = [s for s in lost["shards"] if "lost" not in s]
+    assert len(kept) == 1 and kept[0]["requests"] > 0, lost["shards"]
+    assert lost["started"] == kept[0]["requests"], lost
+    whole = points["r20poisson"]
+    assert whole["flags"] in ([], ["distorted"]), whole["flags"]
+    assert len(whole["shards"]) == 2 and whole["errors"] == 0, whole["shards"]
+    assert "PASSED test_load.py::test_load[shared-sim-a-r20poisson-shard1of2]" in out, out
+    assert "PASSED test_load.py::test_load[shared-sim-a-r20poisson-shard2of2]" in out, out
+
+
+def test_a_worker_with_another_plugin_version_is_refused(project, shared_sim, monkeypatch):
+    monkeypatch.setenv(VERSION_ENV, "gw1:0.0.0")
+    _setup(project, shared_sim, POINTS)
+    result = _run(project, "-n", "2")
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, out
+    assert "runs pytest-llmbench 0.0.0, this controller" in out, out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--llm-load-shards", "2"), "only under pytest-xdist's --dist load (-n N), not without"),
+        (("-n", "2", "--dist", "loadfile", "--llm-load-shards", "2"), "not under --dist loadfile"),
+        (("-n", "2", "--llm-load-shards", "3"), "only 2 workers (-n / --tx) to run them on"),
+        (("--llm-load-shards", "0"), "--llm-load-shards / ini llm_load_shards: expected a whole"),
+    ],
+)
+def test_shards_that_cannot_be_kept_are_a_usage_error(project, shared_sim, args, message):
+    _setup(project, shared_sim, POINTS)
+    result = _run(project, *args)
+    out = result.stdout.str() + result.stderr.str()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR, out
+    assert message in out, out
+    assert not project.results_dir.exists()  # nothing ran

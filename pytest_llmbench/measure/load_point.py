@@ -36,6 +36,7 @@ from .session import BenchSession
 from .stream import Sample
 
 if TYPE_CHECKING:
+    from ..servers.sim.truth_log import SimLog
     from .truth import TruthEnds
 
 __all__ = ["LoadUnsupported", "PointRun", "pool_size", "run_point"]
@@ -116,10 +117,12 @@ def run_point(
     tick: Callable[[Progress], None] | None = None,
     shard: Shard | None = None,
     barrier: Callable[[], int] | None = None,
+    server: SimLog | None = None,
 ) -> PointRun:
     """Run ``point`` against ``target``; ``tick`` is called about once a second meanwhile.
     ``shard``: send only that shard's part of the point (:mod:`..config.load_shard`), starting when
-    ``barrier`` returns (the instant on this process's clock).
+    ``barrier`` returns (the instant on this process's clock); ``server``: the built-in server
+    to drive instead of the target's own (a sharded point's, which its controller runs).
 
     On Ctrl-C the requests in flight are ended and every finished one is parsed into its
     sample: the run comes back with ``outcome.interrupted`` set, for the caller to record the
@@ -130,7 +133,7 @@ def run_point(
             "the load mode speaks the OpenAI-compatible wire; this target uses "
             f"LiteLLM's {target.provider.model_prefix or 'adapter'} (client: litellm)"
         )
-    api_base = bench.endpoints.api_base(target)
+    api_base = server.base_url + "/v1" if server is not None else bench.endpoints.api_base(target)
     assert api_base is not None
     endpoint = Endpoint(api_base)
     builder, offsets = _builder(bench, target, endpoint, point, shape, shard)
@@ -148,8 +151,9 @@ def run_point(
     )  # fmt: skip
     assert runner.spill is not None
     outcome = _execute(bench, runner, progress, tick)
+    sim = server if server is not None else bench.endpoints.sim_for(target)
     return PointRun(
-        _samples(bench, target, builder, outcome, bounds, runner.spill),
+        _samples(sim, builder, outcome, bounds, runner.spill),
         outcome,
         _notes(builder, outcome),
     )
@@ -219,8 +223,7 @@ def _wait(
 
 
 def _samples(
-    bench: BenchSession,
-    target: Target,
+    sim: SimLog | None,
     builder: RequestBuilder,
     outcome: PointOutcome,
     bounds: StreamBounds,
@@ -231,7 +234,7 @@ def _samples(
     from .truth import truth_at
 
     try:
-        truths = _sim_truths(bench.endpoints.sim_for(target), outcome.start_ns)
+        truths = _sim_truths(sim, outcome.start_ns)
         for exchange in sorted(outcome.exchanges, key=lambda e: e.index):
             max_tokens = builder.planned_output[exchange.index]
             raw = _raw_stream(exchange, *spill.account(exchange), max_tokens)
@@ -257,7 +260,7 @@ def _notes(builder: RequestBuilder, outcome: PointOutcome) -> list[str]:
     return notes
 
 
-def _sim_truths(sim: Any, start_ns: int) -> dict[str, TruthEnds]:
+def _sim_truths(sim: SimLog | None, start_ns: int) -> dict[str, TruthEnds]:
     """What the built-in server's log says of the point's requests, by request id (empty for
     other servers): fetched a page at a time with each request's first and last event only, and
     kept as a tuple each (a point of 100,000 requests: about 30 MB)."""

@@ -1,9 +1,10 @@
 """A load test's shard: its share of each point, started with the others, merged by the
 controller (load spread over pytest-xdist workers; :mod:`.shard_coordinator` is the other end).
 
-For each point the shard opens and warms its share's connections, waits at the point's barrier,
-runs, parses its requests into records on the controller's timeline (its clock offset
-subtracted), sends them (:func:`~..results.load_merge.shard_part`) and takes back the point's
+A simulated target's shards all drive the controller's built-in server (it starts it when the
+first shard asks). For each point the shard opens and warms its share's connections, waits at
+the point's barrier, runs, parses its requests into records on the controller's timeline (its
+clock offset subtracted), sends them (:func:`~..results.load_merge.shard_part`) and takes back the point's
 figures, computed from every shard's records. Any failure of its own is told to the
 controller first, so that the other shards do not wait for it.
 """
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from ..measure.load_point import PointRun
     from ..measure.load_run import Progress
     from ..results.load_records import PointRecords
+    from ..servers.sim.truth_log import SimLog
 
 __all__ = ["KILL_ENV", "ShardedRun"]
 
@@ -52,6 +54,7 @@ class ShardedRun:
                 "results' metadata.workers for why)"
             )
         self.client = ShardClient(channel, self.test, self.shard)
+        self._sim: SimLog | None = None
 
     @property
     def offset_ns(self) -> int:
@@ -71,7 +74,7 @@ class ShardedRun:
             state, case = self.state, self.case
             return run_point(
                 state.bench, case.target, point, case.load.shape, self._kill_hook(tick),
-                self.shard, self.client.barrier(name),
+                self.shard, self.client.barrier(name), self._server(),
             )  # fmt: skip
         except ShardBroken:
             raise
@@ -110,6 +113,17 @@ class ShardedRun:
             started_ns=self._started(run),
         )  # fmt: skip
         return self.client.merge(name, part)
+
+    def _server(self) -> SimLog | None:
+        """A simulated target's built-in server: the controller's, one for every shard (each
+        worker's own would see only its shard's requests)."""
+        if not self.case.target.simulated:
+            return None
+        if self._sim is None:
+            from ..servers.sim.truth_log import SimLog
+
+            self._sim = SimLog(self.client.sim_url(self.case.target.provider.name))
+        return self._sim
 
     def _kill_hook(self, tick: Callable[[Progress], None]) -> Callable[[Progress], None]:
         """``tick``, or with the test hook :data:`KILL_ENV` set for this worker, ``tick`` that

@@ -77,6 +77,11 @@ class ShardClient:
         merged: dict[str, Any] = reply[1]
         return merged
 
+    def sim_url(self, provider: str) -> str:
+        """Where the controller's built-in server for ``provider`` listens (it starts it)."""
+        reply = self._ask("sim", "", provider, START_WAIT_S)
+        return str(reply[1])
+
     def abandon(self, name: str, why: str) -> None:
         """Tell the controller this shard will not run or report point ``name`` (it failed):
         the other shards go on without it, or fail at once if the point has not started."""

@@ -15,6 +15,10 @@ Every shard of a point talks to the controller over the plugin's shard channel t
    answers each ``("merged", reply)``: the figures, and for one shard (``keep``, the first that
    sent) the merged records and samples that its test's report carries to the results.
 
+A shard of a simulated target asks first where the controller's built-in server for its
+provider listens (``("sim", "", test, index, count, provider)``, answered ``("sim", base_url)``):
+every shard drives that one server, whose truth log then holds the whole point.
+
 A shard that cannot take part is answered ``("broken", why)``; a shard that fails on its own says
 ``("abandon", key, test, index, count, why)``. :meth:`ShardCoordinator.lose` (the scheduler calls
 it when a worker goes down running a shard) breaks that shard's test: its point still gathering
@@ -29,7 +33,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,8 +65,13 @@ class _Point:
 class ShardCoordinator:
     """Barriers and merges of the session's sharded points (see the module)."""
 
-    def __init__(self, links: Mapping[str, WorkerLink]) -> None:
+    def __init__(
+        self, links: Mapping[str, WorkerLink], sim_url: Callable[[str], str] | None = None
+    ) -> None:
         self.links = links
+        #: The base URL of the controller's built-in server for a provider (started on first
+        #: need): every shard of a simulated target's point drives that one server.
+        self.sim_url = sim_url
         self._lock = threading.Lock()
         self._points: dict[str, _Point] = {}
         #: Tests whose shards cannot all run (a worker went down), with why.
@@ -77,6 +86,9 @@ class ShardCoordinator:
     # -- messages ----------------------------------------------------------------------------
     def _receive(self, link: WorkerLink, message: Any) -> None:
         kind, key, test, index, count, body = message
+        if kind == "sim":
+            threading.Thread(target=self._serve_sim, args=(link, str(body)), daemon=True).start()
+            return
         replies: list[tuple[WorkerLink, tuple[Any, ...]]] = []
         with self._lock:
             point = self._points.setdefault(key, _Point(test, count))
@@ -127,6 +139,16 @@ class ShardCoordinator:
         return [(link, ("broken", point.broken)) for link in point.ready.values()]
 
     # -- work on threads of their own -------------------------------------------------------
+    def _serve_sim(self, link: WorkerLink, provider: str) -> None:
+        """Answer where the controller's built-in server for ``provider`` listens."""
+        if self.sim_url is None:
+            _send(link, ("broken", "this controller runs no built-in server for its shards"))
+            return
+        try:
+            _send(link, ("sim", self.sim_url(provider)))
+        except Exception as exc:  # the server's own start errors, a bad config: the shard's
+            _send(link, ("broken", f"the built-in server for {provider} did not start: {exc}"))
+
     def _spawn(self, work: Any, point: _Point) -> None:
         threading.Thread(target=work, args=(point,), name="llmbench-shards", daemon=True).start()
 

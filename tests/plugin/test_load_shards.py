@@ -244,3 +244,24 @@ def test_shards_that_cannot_be_kept_are_a_usage_error(project, shared_sim, args,
     assert result.ret == pytest.ExitCode.USAGE_ERROR, out
     assert message in out, out
     assert not project.results_dir.exists()  # nothing ran
+
+
+def test_a_simulated_targets_shards_drive_one_built_in_server(project):
+    """A ``managed: simulator`` target's shards drive the controller's one built-in server, not
+    one each: with one batch slot and a shard at concurrency 1 on each worker, that server
+    queues every other request (its truth says so), which two servers would never do."""
+    from ..sessions import sim_config
+
+    sim = {"ttft_ms": 10, "itl_ms": 2, "output_tokens": 8, "max_batch": 1}
+    load = {Key.OUTPUT_TOKENS: 8, Key.PROMPT_TOKENS: 16, "requests": 24}
+    load["points"] = ["concurrency=2"]
+    config = sim_config({"sim-q": sim}, max_tokens=8, provider_extra={"load": load})
+    project.setup(config, tests={"test_load": LOAD_TEST})
+    result = _run(project, "-n", "2")
+    assert result.ret == 0, result.stdout.str()
+    document = project.results()
+    (point,) = document["load"]["points"]
+    assert len(point["shards"]) == 2 and point["started"] == 24, point["shards"]
+    records = document["load"]["records"]
+    queued = [r for r in records if r[Key.TRUTH].get(Key.SERVER_QUEUE_MS, 0.0) > 5.0]
+    assert len(queued) >= len(records) // 3, [r[Key.TRUTH] for r in records]

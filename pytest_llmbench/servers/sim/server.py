@@ -17,16 +17,12 @@ import subprocess
 import sys
 import tempfile
 import threading
-import urllib.error
-import urllib.parse
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import NoReturn
 
-from pytest_llmbench.servers.process import LOOPBACK_OPENER, StopsOnExit
-
-if TYPE_CHECKING:  # the log module is only named in annotations here
-    from pytest_llmbench.servers.sim.log import EventForm
+from pytest_llmbench.servers.process import StopsOnExit
+from pytest_llmbench.servers.sim.truth_log import SimLog
 
 __all__ = ["READY_PREFIX", "SimServer", "ready_line"]
 
@@ -41,7 +37,7 @@ def ready_line(base_url: str) -> str:
     return f"{READY_PREFIX} {base_url}"
 
 
-class SimServer(StopsOnExit):
+class SimServer(StopsOnExit, SimLog):
     """A running simulator subprocess; see :meth:`start`."""
 
     def __init__(self, process: subprocess.Popen[str], base_url: str) -> None:
@@ -142,72 +138,6 @@ class SimServer(StopsOnExit):
     def pid(self) -> int:
         """The server's process id."""
         return self.process.pid
-
-    def _get(self, path: str) -> Any:
-        with LOOPBACK_OPENER.open(self.base_url + path, timeout=10) as response:
-            return json.loads(response.read())
-
-    def requests(
-        self,
-        since_ns: int | None = None,
-        *,
-        offset: int = 0,
-        limit: int | None = None,
-        events: EventForm = "all",
-    ) -> list[dict[str, Any]]:
-        """Truth-log records (see :mod:`pytest_llmbench.servers.sim.log`): every one so far, or
-        those the server received at or after ``since_ns`` on the shared monotonic clock, oldest
-        logged first; skipping the first ``offset`` of them and at most ``limit`` of them, and,
-        with ``events="ends"``, each with only its first and last event (the other fields whole).
-
-        A bad value (negative ``offset``, ``limit`` below 1, another ``events``) is refused by the
-        server: :class:`urllib.error.HTTPError` 400. For a large log, see :meth:`iter_requests`.
-        """
-        params: dict[str, object] = {}
-        if since_ns is not None:
-            params["since_ns"] = since_ns
-        if offset:
-            params["offset"] = offset
-        if limit is not None:
-            params["limit"] = limit
-        if events != "all":
-            params["events"] = events
-        query = "?" + urllib.parse.urlencode(params) if params else ""
-        records: list[dict[str, Any]] = self._get("/llmbench/requests" + query)
-        return records
-
-    def iter_requests(
-        self, since_ns: int | None = None, *, page: int = 2000, events: EventForm = "ends"
-    ) -> Iterator[dict[str, Any]]:
-        """The records of :meth:`requests`, fetched ``page`` at a time (so the client never holds
-        more than one page's JSON), compact by default (``events="ends"``: first and last event
-        only, enough for :func:`~pytest_llmbench.measure.truth.truth_from_log`).
-
-        Stops at the first page shorter than ``page``. The log only grows at its end, so a record
-        logged while iterating never shifts the pages: it comes if it is logged before its page is
-        fetched. :class:`ValueError` if ``page`` is below 1.
-        """
-        if page < 1:
-            raise ValueError(f"page must be at least 1, not {page}")
-        offset = 0
-        while True:
-            records = self.requests(since_ns, offset=offset, limit=page, events=events)
-            yield from records
-            if len(records) < page:
-                return
-            offset += len(records)
-
-    def request(self, request_id: str) -> dict[str, Any]:
-        """The truth-log record of one request; :class:`KeyError` if there is none."""
-        try:
-            record: dict[str, Any] = self._get(
-                "/llmbench/requests/" + urllib.parse.quote(request_id, safe="")
-            )
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                raise KeyError(request_id) from None
-            raise
-        return record
 
     def _after_stop(self) -> None:
         if self._reader is not None:

@@ -4,8 +4,8 @@ controller (load spread over pytest-xdist workers; :mod:`.shard_coordinator` is 
 A simulated target's shards all drive the controller's built-in server (it starts it when the
 first shard asks). For each point the shard opens and warms its share's connections, waits at
 the point's barrier, runs, parses its requests into records on the controller's timeline (its
-clock offset subtracted), sends them (:func:`~..results.load_merge.shard_part`) and takes back the point's
-figures, computed from every shard's records. Any failure of its own is told to the
+clock offset subtracted), sends them (:func:`~..results.load_merge.shard_part`) and takes back
+the point's figures, computed from every shard's records. Any failure of its own is told to the
 controller first, so that the other shards do not wait for it.
 """
 

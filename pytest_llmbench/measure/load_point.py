@@ -117,12 +117,14 @@ def run_point(
     tick: Callable[[Progress], None] | None = None,
     shard: Shard | None = None,
     barrier: Callable[[], int] | None = None,
-    server: SimLog | None = None,
+    api_base: str | None = None,
+    truth: SimLog | None = None,
 ) -> PointRun:
     """Run ``point`` against ``target``; ``tick`` is called about once a second meanwhile.
     ``shard``: send only that shard's part of the point (:mod:`..config.load_shard`), starting when
-    ``barrier`` returns (the instant on this process's clock); ``server``: the built-in server
-    to drive instead of the target's own (a sharded point's, which its controller runs).
+    ``barrier`` returns (the instant on this process's clock); ``api_base`` and ``truth``: the
+    server to drive instead of the target's own and a built-in one's truth log (a sharded
+    point's server, which its controller runs).
 
     On Ctrl-C the requests in flight are ended and every finished one is parsed into its
     sample: the run comes back with ``outcome.interrupted`` set, for the caller to record the
@@ -133,7 +135,9 @@ def run_point(
             "the load mode speaks the OpenAI-compatible wire; this target uses "
             f"LiteLLM's {target.provider.model_prefix or 'adapter'} (client: litellm)"
         )
-    api_base = server.base_url + "/v1" if server is not None else bench.endpoints.api_base(target)
+    api_base_given = api_base is not None
+    if api_base is None:
+        api_base = bench.endpoints.api_base(target)
     assert api_base is not None
     endpoint = Endpoint(api_base)
     builder, offsets = _builder(bench, target, endpoint, point, shape, shard)
@@ -151,7 +155,7 @@ def run_point(
     )  # fmt: skip
     assert runner.spill is not None
     outcome = _execute(bench, runner, progress, tick)
-    sim = server if server is not None else bench.endpoints.sim_for(target)
+    sim = truth if api_base_given else bench.endpoints.sim_for(target)
     return PointRun(
         _samples(sim, builder, outcome, bounds, runner.spill),
         outcome,

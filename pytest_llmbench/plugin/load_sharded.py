@@ -1,8 +1,8 @@
 """A load test's shard: its share of each point, started with the others, merged by the
 controller (load spread over pytest-xdist workers; :mod:`.shard_coordinator` is the other end).
 
-A simulated target's shards all drive the controller's built-in server (it starts it when the
-first shard asks). For each point the shard opens and warms its share's connections, waits at
+A managed target's shards all drive the controller's server (it starts it when the first shard
+asks). For each point the shard opens and warms its share's connections, waits at
 the point's barrier, runs, parses its requests into records on the controller's timeline (its
 clock offset subtracted), sends them (:func:`~..results.load_merge.shard_part`) and takes back
 the point's figures, computed from every shard's records. Any failure of its own is told to the
@@ -54,7 +54,7 @@ class ShardedRun:
                 "results' metadata.workers for why)"
             )
         self.client = ShardClient(channel, self.test, self.shard)
-        self._sim: SimLog | None = None
+        self._server_base: str | None = None
 
     @property
     def offset_ns(self) -> int:
@@ -72,9 +72,10 @@ class ShardedRun:
                 self.client.wait_start(name)
                 return None
             state, case = self.state, self.case
+            api_base, truth = self._server()
             return run_point(
                 state.bench, case.target, point, case.load.shape, self._kill_hook(tick),
-                self.shard, self.client.barrier(name), self._server(),
+                self.shard, self.client.barrier(name), api_base, truth,
             )  # fmt: skip
         except ShardBroken:
             raise
@@ -114,16 +115,19 @@ class ShardedRun:
         )  # fmt: skip
         return self.client.merge(name, part)
 
-    def _server(self) -> SimLog | None:
-        """A simulated target's built-in server: the controller's, one for every shard (each
-        worker's own would see only its shard's requests)."""
-        if not self.case.target.simulated:
-            return None
-        if self._sim is None:
-            from ..servers.sim.truth_log import SimLog
+    def _server(self) -> tuple[str | None, SimLog | None]:
+        """A managed target's server: the controller's, one for every shard (each worker's own
+        would see only its shard's requests): its API base, and the built-in server's truth log."""
+        target = self.case.target
+        if not target.simulated and target.provider.managed != "llama_cpp":
+            return None, None
+        if self._server_base is None:
+            url = self.client.server_url(target.provider.name, target.model.id)
+            self._server_base = url
+        from ..servers.sim.truth_log import SimLog
 
-            self._sim = SimLog(self.client.sim_url(self.case.target.provider.name))
-        return self._sim
+        log = SimLog(self._server_base) if target.simulated else None
+        return self._server_base + "/v1", log
 
     def _kill_hook(self, tick: Callable[[Progress], None]) -> Callable[[Progress], None]:
         """``tick``, or with the test hook :data:`KILL_ENV` set for this worker, ``tick`` that

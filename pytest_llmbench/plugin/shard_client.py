@@ -77,9 +77,9 @@ class ShardClient:
         merged: dict[str, Any] = reply[1]
         return merged
 
-    def sim_url(self, provider: str) -> str:
-        """Where the controller's built-in server for ``provider`` listens (it starts it)."""
-        reply = self._ask("sim", "", provider, START_WAIT_S)
+    def server_url(self, provider: str, model: str) -> str:
+        """Where the controller's server for a managed target listens (it starts it)."""
+        reply = self._ask("server", "", (provider, model), START_WAIT_S)
         return str(reply[1])
 
     def abandon(self, name: str, why: str) -> None:

@@ -15,9 +15,10 @@ Every shard of a point talks to the controller over the plugin's shard channel t
    answers each ``("merged", reply)``: the figures, and for one shard (``keep``, the first that
    sent) the merged records and samples that its test's report carries to the results.
 
-A shard of a simulated target asks first where the controller's built-in server for its
-provider listens (``("sim", "", test, index, count, provider)``, answered ``("sim", base_url)``):
-every shard drives that one server, whose truth log then holds the whole point.
+A shard of a managed target (the built-in simulator, a managed llama.cpp server) asks first where
+the controller's server for it listens (``("server", "", test, index, count, (provider,
+model))``, answered ``("server", base_url)``): every shard drives that one server (the
+simulator's truth log then holds the whole point), not one each.
 
 A shard that cannot take part is answered ``("broken", why)``; a shard that fails on its own says
 ``("abandon", key, test, index, count, why)``. :meth:`ShardCoordinator.lose` (the scheduler calls
@@ -66,12 +67,14 @@ class ShardCoordinator:
     """Barriers and merges of the session's sharded points (see the module)."""
 
     def __init__(
-        self, links: Mapping[str, WorkerLink], sim_url: Callable[[str], str] | None = None
+        self,
+        links: Mapping[str, WorkerLink],
+        server_url: Callable[[str, str], str] | None = None,
     ) -> None:
         self.links = links
-        #: The base URL of the controller's built-in server for a provider (started on first
-        #: need): every shard of a simulated target's point drives that one server.
-        self.sim_url = sim_url
+        #: The base URL of the controller's server for a managed target (provider, model),
+        #: started on first need: every shard of the target's points drives that one server.
+        self.server_url = server_url
         self._lock = threading.Lock()
         self._points: dict[str, _Point] = {}
         #: Tests whose shards cannot all run (a worker went down), with why.
@@ -86,8 +89,9 @@ class ShardCoordinator:
     # -- messages ----------------------------------------------------------------------------
     def _receive(self, link: WorkerLink, message: Any) -> None:
         kind, key, test, index, count, body = message
-        if kind == "sim":
-            threading.Thread(target=self._serve_sim, args=(link, str(body)), daemon=True).start()
+        if kind == "server":
+            args = (link, *body)
+            threading.Thread(target=self._serve_url, args=args, daemon=True).start()
             return
         replies: list[tuple[WorkerLink, tuple[Any, ...]]] = []
         with self._lock:
@@ -139,15 +143,15 @@ class ShardCoordinator:
         return [(link, ("broken", point.broken)) for link in point.ready.values()]
 
     # -- work on threads of their own -------------------------------------------------------
-    def _serve_sim(self, link: WorkerLink, provider: str) -> None:
-        """Answer where the controller's built-in server for ``provider`` listens."""
-        if self.sim_url is None:
-            _send(link, ("broken", "this controller runs no built-in server for its shards"))
+    def _serve_url(self, link: WorkerLink, provider: str, model: str) -> None:
+        """Answer where the controller's server for a managed target listens."""
+        if self.server_url is None:
+            _send(link, ("broken", "this controller runs no server for its shards"))
             return
         try:
-            _send(link, ("sim", self.sim_url(provider)))
+            _send(link, ("server", self.server_url(provider, model)))
         except Exception as exc:  # the server's own start errors, a bad config: the shard's
-            _send(link, ("broken", f"the built-in server for {provider} did not start: {exc}"))
+            _send(link, ("broken", f"the server for {provider}/{model} did not start: {exc}"))
 
     def _spawn(self, work: Any, point: _Point) -> None:
         threading.Thread(target=work, args=(point,), name="llmbench-shards", daemon=True).start()

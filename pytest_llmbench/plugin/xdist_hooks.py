@@ -110,7 +110,7 @@ class XdistHooks:
         if problem is not None:
             raise pytest.UsageError(problem)
         if state.shards is None:
-            state.shards = ShardCoordinator(state.worker_links, self._sim_url)
+            state.shards = ShardCoordinator(state.worker_links, self._server_url)
         state.shards.listen(link)
 
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
@@ -122,17 +122,18 @@ class XdistHooks:
             return BenchScheduling(config, log, _local_target_ids(config), self._lost)
         return None
 
-    def _sim_url(self, provider: str) -> str:
-        """The base URL of this controller's built-in server for ``provider`` (started on first
-        need, stopped with the session), for the shards of its targets' load points."""
+    def _server_url(self, provider: str, model: str) -> str:
+        """The base URL of this controller's server for a managed target (started on first
+        need, stopped with the session), for the shards of its load points."""
         from ..matrix import Target
         from .stash import STATE_KEY
 
         bench = self.config.stash[STATE_KEY].bench
         spec = next(p for p in bench.config().providers if p.name == provider)
-        sim = bench.endpoints.sim_for(Target(provider=spec, model=spec.models[0]))
-        assert sim is not None, provider
-        return sim.base_url
+        target = Target(provider=spec, model=next(m for m in spec.models if m.id == model))
+        server = bench.endpoints.sim_for(target) or bench.endpoints.llama_for(target)
+        assert server is not None, target.key
+        return server.base_url
 
     def _lost(self, test: str, index: int, worker: str | None, why: str) -> None:
         """A shard of ``test`` will not run with its gang: its point fails, naming the worker."""

@@ -156,8 +156,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{2 * s} in two; {waves} requests a slot")  # fmt: skip
         found = {}
         for name, extra, slots in (
-            ("one process, c%d" % s, (), s),
-            ("two processes, c%d" % (2 * s), ("-n", "2"), 2 * s),
+            (f"one process, c{s}", (), s),
+            (f"two processes, c{2 * s}", ("-n", "2"), 2 * s),
         ):
             since = time.perf_counter_ns()
             document = _pytest(

@@ -185,6 +185,7 @@ class LoadDriver:
     ) -> LoadPointResult:
         """Send this shard's records; keep the merged figures (and, for the shard that keeps
         the point, its merged records); fail when a shard was lost."""
+        from ..results.load_merge import shards_note
         from .shard_client import ShardBroken
 
         try:
@@ -198,6 +199,7 @@ class LoadDriver:
         notes = run.notes if run is not None else []
         if reply["keep"]:
             self._keeps = True
+            notes = [*notes, shards_note(result)]
             self._keep(collected, result, notes, reply["inline"], reply["samples"])
         else:  # the shard that keeps the point carries it to the results; this one its file
             self._finish_file(collected, result)

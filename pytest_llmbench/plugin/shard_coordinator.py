@@ -5,8 +5,8 @@ Every shard of a point talks to the controller over the plugin's shard channel t
 
 1. ``("ready", key, test, index, count, None)`` once its connections are open and warm. When
    every shard of the point is ready the controller measures each one's worker clock again
-   (:data:`EXCHANGES` ping/pongs on the clock channel), picks one start :data:`LEAD_NS` ahead on
-   its own clock (plus the largest round trip) and answers each ``("start", start_ns,
+   (:data:`POINT_EXCHANGES` ping/pongs on the clock channel), picks one start :data:`LEAD_NS`
+   ahead on its own clock (plus the largest round trip) and answers each ``("start", start_ns,
    offset_ns, uncertainty_ns, rtt_ns)``: the shard starts at ``start_ns + offset_ns`` on its own
    clock.
 2. ``("part", key, test, index, count, part)`` once the point is over: its records
@@ -40,10 +40,10 @@ from typing import Any
 
 from .worker_link import WorkerLink
 
-__all__ = ["EXCHANGES", "LEAD_NS", "ShardCoordinator"]
+__all__ = ["LEAD_NS", "POINT_EXCHANGES", "ShardCoordinator"]
 
 #: Ping/pongs per worker before each point.
-EXCHANGES = 50
+POINT_EXCHANGES = 50
 #: How far ahead of its release a point starts (each shard must hear of it in time).
 LEAD_NS = 50_000_000
 
@@ -160,7 +160,7 @@ class ShardCoordinator:
         """Measure each ready shard's clock, then tell every one the start."""
         links = sorted(point.ready.items())
         try:
-            clocks = [link.measure(EXCHANGES) for _, link in links]
+            clocks = [link.measure(POINT_EXCHANGES) for _, link in links]
         except Exception as exc:  # execnet's errors of a worker gone meanwhile
             for _, link in links:
                 _send(link, ("broken", f"the clock of a shard's worker could not be read: {exc}"))

@@ -54,6 +54,8 @@ class BenchScheduling(LoadScopeScheduling):  # type: ignore[misc]
         ids = "|".join(re.escape(i) for i in sorted(local_targets, key=len, reverse=True))
         self._local = re.compile(rf"\[({ids})-(?:ctx|run|turn)\d") if ids else None
         self._on_lost = on_lost
+        #: The scopes of shards a downed worker was running (never sent again).
+        self._crashed: set[str] = set()
 
     def _split_scope(self, nodeid: str) -> str:
         local = self._local.search(nodeid) if self._local is not None else None
@@ -65,6 +67,7 @@ class BenchScheduling(LoadScopeScheduling):  # type: ignore[misc]
     def _assign_work_unit(self, node: Any) -> None:
         """Send ``node`` the next unit it can take: a conversation or a test, or a shard's whole
         gang (see the module); a gang that has not enough workers free of its shards waits."""
+        self._drop_finished()
         for scope in list(self.workqueue):
             found = shard_of(scope)
             if found is None:
@@ -73,12 +76,20 @@ class BenchScheduling(LoadScopeScheduling):  # type: ignore[misc]
             if self._send_gang(node, found[0]):
                 return
 
+    def _drop_finished(self) -> None:
+        """Take out of the queue what must not run: the units a downed worker had finished
+        (xdist's scope scheduler puts its whole workload back) and the shard it crashed in."""
+        for scope, unit in list(self.workqueue.items()):
+            if scope in self._crashed or all(unit.values()):
+                del self.workqueue[scope]
+
     def _reschedule(self, node: Any) -> None:
         """xdist's top-up, and then: a worker runs a test only once it holds the next one too (or
-        is told to shut down), so a worker left holding one test (a replacement given one
-        orphaned shard) gets another unit it can take, or is shut down when none is left."""
+        is told to shut down), so a worker left holding one test or none (a replacement given
+        one orphaned shard) gets another unit it can take, or is shut down when none is left."""
         super()._reschedule(node)
-        while not node.shutting_down and self._pending_of(self.assigned_work[node]) == 1:
+        while not node.shutting_down and self._pending_of(self.assigned_work[node]) < 2:
+            self._drop_finished()
             if not self.workqueue:
                 node.shutdown()
                 return
@@ -117,11 +128,19 @@ class BenchScheduling(LoadScopeScheduling):  # type: ignore[misc]
         """Take a node out (it finished, or went down). The shard it was running loses its
         point (and is not run again); the shards it had not started go back to the queue, for a
         worker (its replacement) that holds no other shard of their point."""
+        running = next(
+            (nodeid for unit in self.assigned_work.get(node, {}).values()
+             for nodeid, done in unit.items() if not done),
+            None,
+        )  # fmt: skip
+        if running is not None and shard_of(running) is not None:
+            # xdist reports it crashed; run again, it would only fail again: its point is lost
+            self._crashed.add(self._split_scope(running))
         crashed: str | None = super().remove_node(node)
         found = shard_of(crashed) if crashed is not None else None
-        if found is not None:
-            # xdist reports it crashed; run again, it would only fail again: its point is lost
-            self.workqueue.pop(self._split_scope(str(crashed)), None)
-            if self._on_lost is not None:
-                self._on_lost(found[0], found[1], str(node.gateway.id), "went down")
+        if found is not None and self._on_lost is not None:
+            self._on_lost(found[0], found[1], str(node.gateway.id), "went down")
+        self._drop_finished()
+        for other in self.nodes:  # the queue may have emptied: whoever waits is told
+            self._reschedule(other)
         return crashed

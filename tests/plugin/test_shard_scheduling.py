@@ -16,6 +16,7 @@ or has been told to shut down, and a shard runs only when every shard of its poi
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from types import SimpleNamespace
 from typing import Any, cast
@@ -145,9 +146,8 @@ def step(sched: BenchScheduling, nodes: list[FakeNode], collection: list[str]) -
                 continue  # it waits at the point's start for its other shards
             for member in gang:
                 member.started = True
-        node.queue.pop(0)
         node.started = False
-        sched.mark_test_complete(node, collection.index(nodeid))
+        sched.mark_test_complete(node, node.queue.pop(0))
         return True
     return False
 
@@ -156,6 +156,11 @@ def run(sched: BenchScheduling, nodes: list[FakeNode], collection: list[str]) ->
     """Run until no worker can go on, checking that none is ever left holding one test."""
     while step(sched, nodes, collection):
         assert lone_and_not_shut_down(sched) == []
+
+
+def point_of(nodeid: str) -> str | None:
+    found = shard_of(nodeid)
+    return found[0] if found is not None else None
 
 
 def points_of(node: FakeNode, collection: list[str]) -> list[str]:
@@ -186,7 +191,7 @@ def test_each_shard_of_a_point_goes_to_a_different_worker_in_the_same_order_ever
     assert finished(sched, nodes)
     points = [f"{LOAD}[t-c8]", f"{LOAD}[t-r4]"]
     for point in points:
-        holders = [n for n in nodes for i in n.sent if shard_of(TWO_POINTS[i])[:1] == (point,)]
+        holders = [n for n in nodes for i in n.sent if point_of(TWO_POINTS[i]) == point]
         assert len(holders) == len(set(holders)) == 2
     orders = [points_of(n, TWO_POINTS) for n in nodes]
     assert orders[0] == orders[1]
@@ -245,93 +250,145 @@ def test_no_worker_is_left_holding_one_test_without_a_shutdown(collection):
     assert all(n.shutting_down for n in nodes)
 
 
+def mixed(seed: int) -> tuple[int, list[str]]:
+    """A seeded session: 2 to 4 workers, 1 to 4 points of 2 shards up to one a worker, and
+    ordinary tests, in some order."""
+    rng = random.Random(seed)
+    nodes = rng.randint(2, 4)
+    groups = [sharded(f"c{k}", rng.randint(2, nodes)) for k in range(rng.randint(1, 4))]
+    groups += [ordinary(rng.randint(1, 3), f"m{k}") for k in range(rng.randint(0, 5))]
+    rng.shuffle(groups)
+    return nodes, [nodeid for group in groups for nodeid in group]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_any_mix_of_points_and_tests_runs_to_the_end_without_deadlock(seed):
+    count, collection = mixed(seed)
+    sched = scheduler(count)
+    nodes = start(sched, [f"gw{i}" for i in range(count)], collection)
+    run(sched, nodes, collection)
+    assert finished(sched, nodes)
+    assert sorted(i for n in nodes for i in n.sent) == list(range(len(collection)))
+    orders = [points_of(n, collection) for n in nodes]
+    for order in orders:
+        assert len(order) == len(set(order))  # never two shards of a point on one worker
+    for one in orders:  # any two workers hold the points they share in the same order
+        for other in orders:
+            common = set(one) & set(other)
+            assert [p for p in one if p in common] == [p for p in other if p in common]
+
+
 # --- a worker that goes down ---------------------------------------------------------------------
 
 #: gw0 and gw1 each hold a shard of c8 and of r4, c8's first: gw0 goes down running c8.
 CRASH = [*sharded("c8", 2), *sharded("r4", 2), *ordinary(6)]
+C8_1, C8_2, R4_1, R4_2 = CRASH[:4]
 
 
 def _crashed_running_a_shard() -> tuple[BenchScheduling, Lost, list[FakeNode]]:
-    """gw0 down while running its shard of c8 (and holding one of r4 it had not started)."""
+    """gw0 down while running its shard of c8, holding one of r4 it had not started."""
     lost = Lost()
     sched = scheduler(2, lost)
     nodes = start(sched, ["gw0", "gw1"], CRASH)
     gw0, gw1 = nodes
-    assert [CRASH[i] for i in gw0.queue[:1]] == [f"{LOAD}[t-c8-shard1of2]"]
-    assert {CRASH[i] for i in gw1.queue} >= {f"{LOAD}[t-c8-shard2of2]", f"{LOAD}[t-r4-shard1of2]"}
-    assert f"{LOAD}[t-r4-shard2of2]" in {CRASH[i] for i in gw0.queue}
+    assert [CRASH[i] for i in gw0.queue[:2]] == [C8_1, R4_2]
+    assert [CRASH[i] for i in gw1.queue[:2]] == [C8_2, R4_1]
     assert gw0.runnable and gw1.runnable  # both running c8
-    crashed = sched.remove_node(gw0)
-    assert crashed == f"{LOAD}[t-c8-shard1of2]"
+    assert sched.remove_node(gw0) == C8_1
     return sched, lost, nodes
 
 
-def _sent_after(node: FakeNode, before: int, collection: list[str]) -> list[str]:
-    return [collection[i] for i in node.sent[before:]]
+def _finish_head(sched: BenchScheduling, node: FakeNode) -> None:
+    """``node`` finishes the test it is running (a shard of a lost point fails at once)."""
+    sched.mark_test_complete(node, node.queue.pop(0))
+    node.started = False
+
+
+def names(node: FakeNode, collection: list[str], since: int = 0) -> list[str]:
+    return [collection[i] for i in node.sent[since:]]
 
 
 def test_a_worker_down_running_a_shard_loses_its_point_and_the_shard_is_not_run_again():
-    sched, lost, (gw0, gw1) = _crashed_running_a_shard()
+    sched, lost, (_, gw1) = _crashed_running_a_shard()
     assert lost.calls == [(f"{LOAD}[t-c8]", 0, "gw0", "went down")]
-    assert f"{LOAD}[t-c8-shard1of2]" not in sched.workqueue
-    # its not-started shard waits in the queue, and so do its tests
-    assert f"{LOAD}[t-r4-shard2of2]" in sched.workqueue
+    assert C8_1 not in sched.workqueue
+    assert R4_2 in sched.workqueue  # the shard it had not started waits for a worker
     before = len(gw1.sent)
-    gw1.queue.pop(0)  # gw1's shard of c8 ends (failed: its point is lost)
-    sched.mark_test_complete(gw1, CRASH.index(f"{LOAD}[t-c8-shard2of2]"))
+    _finish_head(sched, gw1)
     run(sched, [gw1], CRASH)
-    assert f"{LOAD}[t-c8-shard1of2]" not in _sent_after(gw1, before, CRASH)
+    gw2 = replace(sched, "gw2", CRASH)
+    run(sched, [gw1, gw2], CRASH)
+    assert C8_1 not in names(gw1, CRASH, before) + names(gw2, CRASH)
+    assert len(lost.calls) == 1
 
 
 def test_a_downed_workers_shards_do_not_go_to_a_worker_with_their_points_other_shard():
-    sched, _, (gw0, gw1) = _crashed_running_a_shard()
+    sched, _, (_, gw1) = _crashed_running_a_shard()
     before = len(gw1.sent)
-    gw1.queue.pop(0)
-    sched.mark_test_complete(gw1, CRASH.index(f"{LOAD}[t-c8-shard2of2]"))
-    run(sched, [gw1], CRASH)
-    assert f"{LOAD}[t-r4-shard2of2]" not in _sent_after(gw1, before, CRASH)
-    assert list(sched.workqueue) == [f"{LOAD}[t-r4-shard2of2]"]  # it waits for a free worker
+    _finish_head(sched, gw1)
+    run(sched, [gw1], CRASH)  # gw1 goes on until its shard of r4 waits for the other
+    assert [CRASH[i] for i in gw1.queue[:1]] == [R4_1]
+    assert R4_2 not in names(gw1, CRASH, before)
+    assert R4_2 in sched.workqueue
 
 
 def test_a_downed_workers_shards_go_to_its_replacement_and_everything_runs():
-    sched, lost, (gw0, gw1) = _crashed_running_a_shard()
-    gw1.queue.pop(0)
-    sched.mark_test_complete(gw1, CRASH.index(f"{LOAD}[t-c8-shard2of2]"))
+    sched, _, (_, gw1) = _crashed_running_a_shard()
+    _finish_head(sched, gw1)
     run(sched, [gw1], CRASH)  # gw1 does what it can before the replacement is up
     gw2 = replace(sched, "gw2", CRASH)
-    assert f"{LOAD}[t-r4-shard2of2]" in [CRASH[i] for i in gw2.sent]
-    assert f"{LOAD}[t-c8-shard1of2]" not in [CRASH[i] for i in gw2.sent]
     assert lone_and_not_shut_down(sched) == []
     run(sched, [gw1, gw2], CRASH)
     assert finished(sched, [gw1, gw2])
-    assert len(lost.calls) == 1
+    assert R4_2 in names(gw2, CRASH)
+    assert all(n.shutting_down for n in (gw1, gw2))
 
 
-def test_a_replacement_up_at_once_takes_the_downed_workers_shards():
-    sched, _, (gw0, gw1) = _crashed_running_a_shard()
+def test_a_replacement_up_before_the_other_shard_ends_takes_the_downed_workers_shards():
+    sched, _, (_, gw1) = _crashed_running_a_shard()
     gw2 = replace(sched, "gw2", CRASH)
-    gw1.queue.pop(0)
-    sched.mark_test_complete(gw1, CRASH.index(f"{LOAD}[t-c8-shard2of2]"))
+    _finish_head(sched, gw1)
     run(sched, [gw1, gw2], CRASH)
     assert finished(sched, [gw1, gw2])
-    assert f"{LOAD}[t-r4-shard2of2]" in [CRASH[i] for i in gw2.sent]
-    assert f"{LOAD}[t-c8-shard1of2]" not in [CRASH[i] for i in gw1.sent + gw2.sent]
+    assert R4_2 in names(gw2, CRASH)
+    assert R4_2 not in names(gw1, CRASH)
 
 
 def test_a_shard_crashed_with_a_third_worker_free_of_its_point_is_not_run_again():
-    """With a third worker holding no shard of the point, the crashed shard must not be given
-    to it either (it would only fail again: its point is lost)."""
-    collection = [*sharded("c8", 2), *ordinary(2)]
+    """The crashed shard must not go to a worker holding no shard of its point either (it
+    would only fail again: its point is lost)."""
+    collection = [*sharded("c8", 2), *ordinary(6)]
     lost = Lost()
     sched = scheduler(3, lost)
-    nodes = start(sched, ["gw0", "gw1", "gw2"], collection)
-    gw0, gw1, gw2 = nodes
-    running = [n for n in nodes if n.queue and shard_of(collection[n.queue[0]])]
-    assert len(running) == 2 and all(n.runnable for n in running)
-    free = next(n for n in nodes if n not in running)
-    down = running[0]
-    crashed = sched.remove_node(down)
-    assert crashed is not None and shard_of(crashed) is not None
-    assert crashed not in sched.workqueue
-    assert crashed not in [collection[i] for i in free.sent]
-    assert len(lost.calls) == 1
+    gw0, gw1, gw2 = start(sched, ["gw0", "gw1", "gw2"], collection)
+    assert [collection[i] for i in (gw0.queue[0], gw1.queue[0])] == collection[:2]
+    assert gw0.runnable and gw1.runnable  # both running c8
+    _finish_head(sched, gw2)  # gw2 takes the last test: nothing waits any more
+    assert not sched.workqueue and pending(sched, gw2) == 2 and not gw2.shutting_down
+    before = len(gw2.sent)
+    assert sched.remove_node(gw0) == collection[0]
+    assert lost.calls == [(f"{LOAD}[t-c8]", 0, "gw0", "went down")]
+    assert collection[0] not in sched.workqueue
+    assert collection[0] not in names(gw2, collection, before)
+
+
+def test_a_downed_workers_shard_reaches_its_replacement_after_it_finished_a_test():
+    """A worker that goes down has finished tests before: they are done, and must not keep
+    its not-started shard from its replacement (whose shard's other half waits for it)."""
+    collection = [*ordinary(2), *sharded("p", 2), *sharded("q", 2)]
+    p1, p2, q1, q2 = collection[2:]
+    lost = Lost()
+    sched = scheduler(2, lost)
+    gw0, gw1 = start(sched, ["gw0", "gw1"], collection)
+    assert [collection[i] for i in gw0.queue] == [collection[0], p1, q2]
+    assert [collection[i] for i in gw1.queue] == [collection[1], p2, q1]
+    for node in (gw0, gw1):
+        _finish_head(sched, node)  # each finishes its ordinary test
+    assert gw0.runnable and gw1.runnable  # both running p
+    assert sched.remove_node(gw1) == p2
+    assert lost.calls == [(f"{LOAD}[t-p]", 1, "gw1", "went down")]
+    _finish_head(sched, gw0)  # gw0's shard of p fails: its point is lost
+    gw2 = replace(sched, "gw2", collection)
+    run(sched, [gw0, gw2], collection)
+    assert q1 in names(gw2, collection)
+    assert finished(sched, [gw0, gw2])

@@ -192,7 +192,7 @@ class LlamaCppServer:
         model = spec.resolve_model(config_dir)
         process = ManagedProcess.start(
             f"llama.cpp server for {model_id}",
-            "llama_cpp.server",
+            "pytest_llmbench.servers.llama_cpp.serve",
             spec.server_args(model, model_id),
             log,
             ready_path="/v1/models",

@@ -41,17 +41,18 @@ def keep_extra_buffers(setting: str | None, has_amx: bool) -> bool:
 
 
 def _without_extra_buffers() -> None:
-    import llama_cpp
-    import llama_cpp.llama
+    import importlib
 
-    default = llama_cpp.llama_model_default_params
+    # the low-level bindings, whose default model parameters Llama() asks for
+    bindings: Any = importlib.import_module("llama_cpp.llama_cpp")
+    default = bindings.llama_model_default_params
 
     def params() -> Any:
         found = default()
         found.use_extra_bufts = False
         return found
 
-    llama_cpp.llama.llama_cpp.llama_model_default_params = params  # what Llama() calls
+    bindings.llama_model_default_params = params
 
 
 if __name__ == "__main__":

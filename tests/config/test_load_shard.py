@@ -68,7 +68,7 @@ def test_a_rate_points_rate_and_cap_are_divided_with_at_least_one_in_flight_each
     if cap is None:
         assert all(p.max_in_flight is None for p in parts)
         return
-    caps = [p.max_in_flight for p in parts]
+    caps = [p.max_in_flight or 0 for p in parts]
     assert caps == [max(1, share) for share in _parts(cap, count)]
     assert min(caps) >= 1
     if cap >= count:  # enough for everyone: the caps add up to the point's

@@ -253,7 +253,7 @@ def test_a_simulated_targets_shards_drive_one_built_in_server(project):
     from ..sessions import sim_config
 
     sim = {"ttft_ms": 10, "itl_ms": 2, "output_tokens": 8, "max_batch": 1}
-    load = {Key.OUTPUT_TOKENS: 8, Key.PROMPT_TOKENS: 16, "requests": 24}
+    load: dict[str, Any] = {Key.OUTPUT_TOKENS: 8, Key.PROMPT_TOKENS: 16, "requests": 24}
     load["points"] = ["concurrency=2"]
     config = sim_config({"sim-q": sim}, max_tokens=8, provider_extra={"load": load})
     project.setup(config, tests={"test_load": LOAD_TEST})

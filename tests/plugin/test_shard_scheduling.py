@@ -121,7 +121,7 @@ def replace(sched: BenchScheduling, name: str, collection: list[str]) -> FakeNod
 
 
 def pending(sched: BenchScheduling, node: FakeNode) -> int:
-    return sched._pending_of(sched.assigned_work[node])
+    return int(sched._pending_of(sched.assigned_work[node]))
 
 
 def lone_and_not_shut_down(sched: BenchScheduling) -> list[FakeNode]:

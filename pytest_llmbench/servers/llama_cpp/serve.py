@@ -4,7 +4,7 @@
 On a CPU with AMX (Intel Sapphire Rapids and later) a llama.cpp built for the machine (pip
 compiles it with ``-march=native``) repacks the weights into AMX buffers, and here the first
 completion then kills the server with SIGSEGV (measured on this project's CI machines, Gemma 3
-270M Q4_K_M; llama.cpp issue 20824, and 26954 on the per-thread tile permission). llama.cpp's
+270M Q4_K_M; a fault llama.cpp's tracker knows on such CPUs, in its AMX matmul). llama.cpp's
 ``use_extra_bufts`` model parameter turns those buffers off (and the CPU repacking with them:
 decoding takes the plain AVX path); llama-cpp-python does not expose it, so this module sets it
 in the default model parameters before the server loads the model.

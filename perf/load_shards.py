@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from load_reference import proc_times
 
 from pytest_llmbench.measure.truth import truth_from_log
 from pytest_llmbench.schema import Key
@@ -108,15 +109,17 @@ def _errors(document: dict[str, Any], sim: SimServer, since: int, slots: int) ->
     """TTFT and TPOT errors of the point's requests against the server's truth."""
     logs = {str(log["id"]): log for log in sim.iter_requests(since_ns=since)}
     records = sorted(document["records"], key=lambda r: r[Key.T0_NS])
-    ttft, later, tpot = [], [], []
+    ttft, later, tpot, trips = [], [], [], []
     for index, record in enumerate(records):
         truth = truth_from_log(logs[str(record[Key.RESPONSE_ID])], record[Key.T0_NS])
+        trips.append(truth[Key.REQUEST_TRIP_MS])
         error = (record[Key.TTFT_MS] - truth[Key.SERVER_TTFT_MS]) / truth[Key.SERVER_TTFT_MS]
         ttft.append(error)
         if index >= slots:  # past the first wave (its burst of sends)
             later.append(error)
         tpot.append(abs(record[Key.TPOT_MS] - truth[Key.TPOT_MS]) / truth[Key.TPOT_MS])
     tpot.sort()
+    trips.sort()
     (point,) = document["load"]["points"]
     return {
         "requests": len(records),
@@ -124,6 +127,8 @@ def _errors(document: dict[str, Any], sim: SimServer, since: int, slots: int) ->
         "ttft_p50_later": statistics.median(later) if later else float("nan"),
         "tpot_p99": tpot[min(len(tpot) - 1, round(0.99 * (len(tpot) - 1)))],
         "cpu_share": point["client"]["cpu_share"] or 0.0,
+        "trip_p50": statistics.median(trips),
+        "trip_p99": trips[round(0.99 * (len(trips) - 1))],
         "tokens_per_s": point["whole"]["output_tps"] or 0.0,
     }
 
@@ -133,7 +138,9 @@ def _line(name: str, found: dict[str, float]) -> str:
         f"  {name:<28} {found['requests']:>5} req  {found['tokens_per_s']:>8,.0f} tok/s  TTFT err "
         f"p50 {100 * found['ttft_p50']:+6.2f} % (after wave 1 {100 * found['ttft_p50_later']:+6.2f}"
         f" %)  TPOT err p99 {100 * found['tpot_p99']:.3f} %  busiest client CPU "
-        f"{found['cpu_share']:.2f}"
+        f"{found['cpu_share']:.2f}\n{'':30}trip (t0 to the server's receipt) p50 / p99 "
+        f"{found['trip_p50']:.2f} / {found['trip_p99']:.2f} ms; server CPU "
+        f"{found['server_cpu']:.2f} of a core, waited for a CPU {found['server_waited']:.0%}"
     )
 
 
@@ -159,12 +166,17 @@ def main(argv: list[str] | None = None) -> int:
             (f"one process, c{s}", (), s),
             (f"two processes, c{2 * s}", ("-n", "2"), 2 * s),
         ):
-            since = time.perf_counter_ns()
+            since, cpu0 = time.perf_counter_ns(), proc_times(sim.pid)
             document = _pytest(
                 folder, *extra, "--llm-load", f"concurrency={slots}",
                 "--llm-load-requests", str(waves * slots),
             )  # fmt: skip
+            cpu1 = proc_times(sim.pid)
             found[name] = _errors(document, sim, since, slots)
+            (point,) = document["load"]["points"]
+            seconds = point["whole"]["seconds"] or 1.0  # the server's busy share over the point
+            found[name]["server_cpu"] = (cpu1[0] - cpu0[0]) / seconds
+            found[name]["server_waited"] = (cpu1[1] - cpu0[1]) / seconds
             print(_line(name, found[name]))
         one, two = found.values()
         ok = two["ttft_p50_later"] <= max(TTFT_GOAL, one["ttft_p50_later"]) and two[

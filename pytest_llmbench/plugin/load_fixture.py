@@ -127,12 +127,13 @@ class LoadDriver:
             assert run is not None
             result = self._figures(collected, run, point, name)
             self._keep(collected, result, run.notes, collected.inline, collected.samples())
+            rows = collected.rows
         else:
-            result = self._merged(sharded, point, name, run, collected)
+            result, rows = self._merged(sharded, point, name, run, collected)
         if run is not None and run.outcome.interrupted:
             self._keep_interrupted()
             raise KeyboardInterrupt
-        return collected.rows, result
+        return rows, result
 
     def _sharded(self) -> ShardedRun | None:
         """This test's shard of its points (``None`` when it runs them whole)."""
@@ -182,9 +183,10 @@ class LoadDriver:
         name: str,
         run: PointRun | None,
         collected: PointRecords,
-    ) -> LoadPointResult:
+    ) -> tuple[LoadPointResult, list[dict[str, Any]]]:
         """Send this shard's records; keep the merged figures (and, for the shard that keeps
-        the point, its merged records); fail when a shard was lost."""
+        the point, its merged records); note a lost shard. The figures and the rows: every
+        shard's, for the shard that keeps a small point, else its own."""
         from ..results.load_merge import shards_note
         from .shard_client import ShardBroken
 
@@ -207,7 +209,7 @@ class LoadDriver:
         if reply["lost"]:
             lost = "; ".join(f"shard {i + 1}: {why}" for i, why in sorted(reply["lost"].items()))
             self._lost.setdefault(name, f"lost {lost}")
-        return result
+        return result, reply.get("rows") or collected.rows
 
     def _finish_file(self, collected: PointRecords, result: LoadPointResult) -> None:
         path = self.state.load_records_path()

@@ -52,10 +52,15 @@ class ShardClient:
         self.channel, self.test, self.shard = channel, test, shard
         #: The last point's start (set by the barrier).
         self.started: Started | None = None
+        #: How many points this test has started: with the point's name, its key (a search may
+        #: run one value twice, under one name), the same on every shard.
+        self._points = 0
 
     def barrier(self, name: str) -> Callable[[], int]:
         """The runner's barrier for point ``name``: says ready, waits for the start, returns it
         on this process's clock (:class:`ShardBroken` when the point cannot run)."""
+
+        self._points += 1
 
         def wait() -> int:
             reply = self._ask("ready", name, None, START_WAIT_S)
@@ -90,7 +95,7 @@ class ShardClient:
 
     def _tell(self, kind: str, name: str, body: Any) -> None:
         shard = self.shard
-        key = f"{self.test}::{name}"
+        key = f"{self.test}::{name}#{self._points}"
         self.channel.send((kind, key, self.test, shard.index, shard.count, body))
 
     def _ask(self, kind: str, name: str, body: Any, wait_s: float) -> tuple[Any, ...]:

@@ -13,7 +13,8 @@ Every shard of a point talks to the controller over the plugin's shard channel t
    (:func:`~..results.load_merge.shard_part`). With every shard's part in, the controller computes
    the point's figures from the merged records (:func:`~..results.load_merge.merge_parts`) and
    answers each ``("merged", reply)``: the figures, and for one shard (``keep``, the first that
-   sent) the merged records and samples that its test's report carries to the results.
+   sent) the merged records and samples that its test's report carries to the results (and the
+   merged rows of a small point, which a search's bootstrap reads).
 
 A shard of a managed target (the built-in simulator, a managed llama.cpp server) asks first where
 the controller's server for it listens (``("server", "", test, index, count, (provider,
@@ -180,13 +181,14 @@ class ShardCoordinator:
 
     def _merge(self, point: _Point) -> None:
         from ..results.load_merge import merge_parts
+        from ..results.load_records import INLINE_RECORDS
 
         with self._lock:  # merged once: the point's records leave with the answers
             parts = sorted(point.parts.items())
             lost = {i: why for i, why in point.lost.items() if i not in point.parts}
             point.parts = {}
         try:
-            result, inline, samples = merge_parts([body for _, (_, body) in parts], lost)
+            result, inline, samples, rows = merge_parts([body for _, (_, body) in parts], lost)
         except Exception as exc:  # a bug here must reach the shards' tests, not this thread
             for _, (link, _) in parts:
                 _send(link, ("broken", f"the shards' records could not be merged: {exc!r}"))
@@ -194,8 +196,9 @@ class ShardCoordinator:
         keeper = parts[0][0]
         for index, (link, _) in parts:
             reply: dict[str, Any] = {"result": result, "keep": index == keeper, "lost": lost}
-            if index == keeper:
-                reply.update(inline=inline, samples=samples)
+            if index == keeper:  # the rows too, of a point small enough (a search's bootstrap)
+                few = len(rows) <= INLINE_RECORDS
+                reply.update(inline=inline, samples=samples, rows=rows if few else None)
             _send(link, ("merged", reply))
 
 

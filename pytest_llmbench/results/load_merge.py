@@ -60,10 +60,10 @@ def shard_part(
 
 def merge_parts(
     parts: Sequence[Mapping[str, Any]], lost: Mapping[int, str]
-) -> tuple[LoadPointResult, list[Record] | None, dict[str, list[float]]]:
+) -> tuple[LoadPointResult, list[Record] | None, dict[str, list[float]], list[dict[str, Any]]]:
     """The point's figures from its shards' ``parts`` (``lost``: why each missing shard is
-    missing), its merged slim records (``None`` when too many or a shard kept none) and its
-    samples."""
+    missing), its merged slim records (``None`` when too many or a shard kept none), its
+    samples and every shard's rows together, in order of sending."""
     first = parts[0]
     point = LoadPoint(**first["point"])
     slos = [Slo(**slo) for slo in first["slos"]]
@@ -81,7 +81,7 @@ def merge_parts(
     )  # fmt: skip
     result["point"] = first["name"]
     _describe_shards(result, parts, lost)
-    return result, _inline(parts, result, first["test"]), row_samples(rows)
+    return result, _inline(parts, result, first["test"]), row_samples(rows), rows
 
 
 def _describe_shards(

@@ -265,3 +265,30 @@ def test_a_simulated_targets_shards_drive_one_built_in_server(project):
     records = document["load"]["records"]
     queued = [r for r in records if r[Key.TRUTH].get(Key.SERVER_QUEUE_MS, 0.0) > 5.0]
     assert len(queued) >= len(records) // 3, [r[Key.TRUTH] for r in records]
+
+
+def test_a_sharded_search_finds_the_one_servers_knee(project):
+    """A search spread over two workers: every shard takes the same decisions from the merged
+    figures (the same points, in order), and the knee found is the one server's (a batch of
+    four, its TTFT limit broken by the fifth client whichever worker it runs on)."""
+    from pytest_llmbench.servers.sim.profile import SimProfile
+
+    from ..sessions import sim_config
+
+    sim = {"ttft_ms": 20, "itl_ms": 5, "output_tokens": 20, "max_batch": 4}
+    profile = SimProfile.from_mapping(sim)
+    fits = [c for c in range(1, 65) if profile.closed_loop_expectation(c).ttft_ms <= 35]
+    knee = max(fits)
+    project.setup(sim_config({"knee": sim}, max_tokens=64), tests={"test_load": LOAD_TEST})
+    slo = "ttft_ms.p90 <= 35"
+    result = _run(
+        project, "-n", "2", "--llm-load", "search", "--llm-load-slo", slo,
+        "--llm-load-duration", "20",
+    )  # fmt: skip
+    result.assert_outcomes(passed=2)
+    load = project.results()["load"]
+    (capacity,) = load["capacities"]
+    assert capacity["value"] == knee and capacity["bracket"] == [knee, knee + 1], capacity
+    assert all(len(p["shards"]) == 2 for p in load["points"]), load["points"]
+    interval = capacity["interval"]
+    assert interval is None or interval[0] <= knee <= interval[1], capacity

@@ -131,7 +131,9 @@ def merged(parts: list[dict[str, Any]], lost: dict[int, str] | None = None) -> A
 def test_the_merged_figures_are_those_of_one_point_over_every_shards_requests():
     fast, slow = fast_shard(), slow_shard()
     parts = [part(0, fast, lags=(0.1, 0.3)), part(1, slow, lags=(0.2,), cpu_s=3.0)]
-    result, _, samples = merged(parts)
+    result, _, samples, rows = merged(parts)
+    sent = [r[Key.T0_NS] for r in rows]
+    assert sent == sorted(sent) and len(rows) == sum(len(p["rows"]) for p in parts)
     # the busiest shard's CPU share is the client's; every shard's lags are the point's
     whole = direct(fast + slow, [0.1, 0.3, 0.2], cpu_s=3.0, wall_s=10.0)
     own = {"point", "shards", "start_skew_ms", "records_file"}
@@ -146,7 +148,7 @@ def test_the_merged_figures_are_those_of_one_point_over_every_shards_requests():
 
 def test_percentiles_are_over_the_merged_requests_not_an_average_of_the_shards():
     fast, slow = fast_shard(), slow_shard()
-    result, _, _ = merged([part(0, fast), part(1, slow)])
+    result, _, _, _ = merged([part(0, fast), part(1, slow)])
     shard_p50s = [
         direct(rows, [], 1.0, 10.0)["percentiles"][Key.TTFT_MS]["p50"] for rows in (fast, slow)
     ]
@@ -160,7 +162,7 @@ def test_percentiles_are_over_the_merged_requests_not_an_average_of_the_shards()
 
 def test_every_shards_pooled_itl_is_in_the_points():
     fast, slow = fast_shard(), slow_shard()
-    result, _, _ = merged([part(0, fast), part(1, slow)])
+    result, _, _, _ = merged([part(0, fast), part(1, slow)])
     itl = result["percentiles"][Key.ITL_MS]
     assert itl["n"] == len(itl_of(fast)) + len(itl_of(slow))
     assert itl["max"] == max(itl_of(fast) + itl_of(slow))
@@ -169,8 +171,8 @@ def test_every_shards_pooled_itl_is_in_the_points():
 
 def test_the_parts_order_does_not_change_the_figures():
     fast, slow = fast_shard(), slow_shard()
-    forward, _, _ = merged([part(0, fast), part(1, slow)])
-    backward, _, _ = merged([part(1, slow), part(0, fast)])
+    forward, _, _, _ = merged([part(0, fast), part(1, slow)])
+    backward, _, _, _ = merged([part(1, slow), part(0, fast)])
     assert forward == backward
 
 
@@ -185,7 +187,7 @@ def test_the_point_says_where_each_shard_ran_its_clock_and_its_start():
         part(i, rows[i], offset_ns=o, uncertainty_ns=u, rtt_ns=t, started_ns=started[i])
         for i, (o, u, t) in enumerate(clocks)
     ]
-    result, _, _ = merged(parts[::-1])  # the shards in order, however the parts came
+    result, _, _, _ = merged(parts[::-1])  # the shards in order, however the parts came
     assert result["shards"] == [
         {
             "shard": i + 1,
@@ -208,14 +210,14 @@ def test_the_point_says_where_each_shard_ran_its_clock_and_its_start():
 def test_the_start_skew_spans_every_started_shard():
     starts = [PLANNED_NS + 2 * MS, PLANNED_NS - 1 * MS, PLANNED_NS + 9 * MS]
     parts = [part(i, fast_shard()[i::3], count=3, started_ns=s) for i, s in enumerate(starts)]
-    result, _, _ = merged(parts)
+    result, _, _, _ = merged(parts)
     assert result["start_skew_ms"] == (max(starts) - min(starts)) / 1e6
 
 
 def test_a_shard_that_sent_nothing_has_no_start_and_no_skew_to_speak_of():
     empty = part(1, [], itl=[], lags=(), cpu_s=None, wall_s=None)
     empty["started_ns"] = None
-    result, _, _ = merged([part(0, fast_shard()), empty])
+    result, _, _, _ = merged([part(0, fast_shard()), empty])
     assert result["shards"][1]["requests"] == 0
     assert result["shards"][1]["start_late_ms"] is None
     assert result["start_skew_ms"] is None
@@ -225,7 +227,7 @@ def test_a_shard_that_sent_nothing_has_no_start_and_no_skew_to_speak_of():
 def test_a_lost_shard_is_named_on_the_point_and_flags_it():
     why = "gw1 (h1) went down"
     fast = fast_shard()
-    result, _, _ = merged([part(0, fast)], {1: why})
+    result, _, _, _ = merged([part(0, fast)], {1: why})
     assert result["shards"][-1] == {"shard": 2, "lost": why}
     assert [s["shard"] for s in result["shards"]] == [1, 2]
     assert f"shard 2 of 2 lost: {why}" in result["flags"]
@@ -241,7 +243,7 @@ def test_a_shard_whose_clock_is_too_uncertain_is_flagged_by_its_worker():
         part(0, fast_shard(), uncertainty_ns=sure),
         part(1, slow_shard(), uncertainty_ns=unsure),
     ]
-    result, _, _ = merged(parts)
+    result, _, _, _ = merged(parts)
     flagged = [f for f in result["flags"] if "clock" in f]
     assert len(flagged) == 1
     assert "gw1 (h1)" in flagged[0]
@@ -264,7 +266,7 @@ def _inline_parts() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 def test_the_merged_records_are_the_points_in_order_of_sending_numbered_anew():
     parts, rows = _inline_parts()
-    result, inline, _ = merged(parts)
+    result, inline, _, _ = merged(parts)
     assert inline is not None
     assert [r[Key.T0_NS] for r in inline] == sorted(r[Key.T0_NS] for r in rows)
     assert [r[Key.REQUEST] for r in inline] == list(range(len(rows)))
@@ -280,17 +282,17 @@ def test_the_merged_records_are_the_points_in_order_of_sending_numbered_anew():
 def test_no_records_are_merged_when_a_shard_kept_none(without):
     parts, _ = _inline_parts()
     parts[without]["inline"] = None
-    _, inline, _ = merged(parts)
+    _, inline, _, _ = merged(parts)
     assert inline is None
 
 
 def test_no_records_are_merged_past_the_inline_limit(monkeypatch):
     parts, rows = _inline_parts()
     monkeypatch.setattr(load_merge, "INLINE_RECORDS", len(rows) - 1)
-    _, inline, _ = merged(parts)
+    _, inline, _, _ = merged(parts)
     assert inline is None
 
 
 def test_the_merged_result_is_a_load_point_result():
-    result, _, _ = merged([part(0, fast_shard()), part(1, slow_shard())])
+    result, _, _, _ = merged([part(0, fast_shard()), part(1, slow_shard())])
     assert set(LoadPointResult.__annotations__) <= set(result)

@@ -3,6 +3,9 @@
 ``llmbench serve-sim [ARGS]`` runs the built-in streaming server in the foreground (the same one
 the ``embedded`` targets use); ``llmbench serve-sim --help`` lists its arguments.
 
+``llmbench dashboard [--config config.yaml]`` serves the web dashboard of a project (the
+``[dashboard]`` extra).
+
 ``llmbench report FILES… -o report.html`` writes the HTML report: a run report for one results
 file, a history with trends and a comparison for several. An unreadable or invalid file is an error
 (exit 2) that names the file.
@@ -28,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
         add_help=False,
     )
     commands.add_parser("report", help="write the HTML report of one or more results files")
+    commands.add_parser(
+        "dashboard", help="serve the web dashboard of a project ([dashboard] extra)", add_help=False
+    )
     return parser
 
 
@@ -74,6 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve_main(args[1:])
     if namespace.command == "report":
         return _report(args[1:])
+    if namespace.command == "dashboard":
+        from .dashboard.console import main as dashboard_main
+
+        return dashboard_main(args[1:])
     return 2  # pragma: no cover - argparse has already rejected anything else
 
 

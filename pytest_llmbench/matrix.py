@@ -18,6 +18,7 @@ from .config.options import Settings
 from .config.reader import ConfigError
 from .config.spec import BenchConfig, ModelSpec, ProviderSpec
 from .schema import Key
+from .validation import key_problem
 
 __all__ = [
     "CONTEXT_MARGIN",
@@ -183,17 +184,6 @@ def _skip_reason(provider: ProviderSpec, key: str | None, config_path: Path) -> 
     return None
 
 
-def _key_problem(key: str) -> str | None:
-    """Why ``key`` cannot go into an HTTP header (a pasted line break, most often)."""
-    if "\n" in key or "\r" in key:
-        return "holds a line break"
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
-        return "holds a control character"
-    if not key.isascii():
-        return "holds a character that is not ASCII"
-    return None
-
-
 def _resolve_key(
     config: BenchConfig, provider: ProviderSpec, env_file: Mapping[str, str | None]
 ) -> str | None:
@@ -205,7 +195,7 @@ def _resolve_key(
     key, where = os.environ.get(name), "the environment"
     if not key:
         key, where = env_file.get(name), f".env beside {config.path.name}"
-    problem = _key_problem(key) if key else None
+    problem = key_problem(key) if key else None
     if problem is not None:
         raise ConfigError(
             config.path,

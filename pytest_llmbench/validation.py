@@ -17,7 +17,9 @@ import reprlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NoReturn, TypeVar
 
-__all__ = ["MAX_VALUE_CHARS", "Reader", "ValidationError", "join_key", "short_repr"]
+__all__ = [
+    "MAX_VALUE_CHARS", "Reader", "ValidationError", "join_key", "key_problem", "short_repr",
+]  # fmt: skip
 
 #: The most characters of a value an error message quotes (long strings keep both ends).
 MAX_VALUE_CHARS = 200
@@ -50,6 +52,17 @@ def short_repr(value: object, limit: int = MAX_VALUE_CHARS) -> str:
     shortener.maxlist = shortener.maxtuple = shortener.maxdict = shortener.maxset = 12
     text = shortener.repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def key_problem(key: str) -> str | None:
+    """Why an API ``key`` cannot go into an HTTP header (a pasted line break, most often)."""
+    if "\n" in key or "\r" in key:
+        return "holds a line break"
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
+        return "holds a control character"
+    if not key.isascii():
+        return "holds a character that is not ASCII"
+    return None
 
 
 def join_key(prefix: str, name: str) -> str:

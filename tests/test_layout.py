@@ -27,6 +27,7 @@ STAGES = (
     "gate",
     "outputs",
     "plugin",
+    "dashboard",
     "cli",
 )
 APART = ("clients", "servers")

@@ -1,0 +1,98 @@
+"""The dashboard's web application (FastAPI), behind :class:`~.guard.Guard`.
+
+What is here so far: the targets of the config (``GET /api/targets``) and the key variables it
+names (``GET /api/keys``; ``PUT /api/keys/{name}`` with ``{"value": …}`` sets or replaces one,
+``DELETE`` removes it), and a first page listing both, rendered on the server with every string
+escaped. A key's value is never sent back: a key is ``set`` with at most its last four
+characters (:func:`~.env_file.hint`).
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from .env_file import EnvFileError
+from .guard import TOKEN_COOKIE, Guard
+from .project import Project
+
+__all__ = ["dashboard_app"]
+
+
+def dashboard_app(project: Project, token: str | None = None) -> Any:
+    """The ASGI application for ``project`` (``token``: every request must carry it)."""
+    from fastapi import Body, FastAPI, HTTPException, Query
+    from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+    api = FastAPI(title="pytest-llmbench dashboard", docs_url=None, redoc_url=None,
+                  openapi_url=None)  # fmt: skip
+
+    @api.get("/api/targets")
+    def targets() -> dict[str, Any]:
+        return project.targets()
+
+    @api.get("/api/keys")
+    def keys() -> list[dict[str, Any]]:
+        return project.key_states()
+
+    def _key(name: str) -> dict[str, Any]:
+        return next(k for k in project.key_states() if k["name"] == name)
+
+    @api.put("/api/keys/{name}")
+    def set_key(name: str, value: str = Body(..., embed=True)) -> dict[str, Any]:
+        try:
+            project.env.set(name, value, project.key_names())
+        except EnvFileError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        return _key(name)
+
+    @api.delete("/api/keys/{name}")
+    def delete_key(name: str) -> dict[str, Any]:
+        try:
+            project.env.delete(name, project.key_names())
+        except EnvFileError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        return _key(name)
+
+    @api.get("/", response_class=HTMLResponse)
+    def index(given: str | None = Query(None, alias="token")) -> Response:
+        if token is not None and given:
+            # the guard checked it: keep it in a cookie, and the address bar clean
+            answer = RedirectResponse("/", status_code=303)
+            answer.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+            return answer
+        return HTMLResponse(_page(project))
+
+    return Guard(api, token)
+
+
+def _page(project: Project) -> str:
+    """The first page: the config's targets and keys, every string escaped."""
+    found = project.targets()
+    rows = []
+    for provider in found["providers"]:
+        key = provider["key_env"] or "no key"
+        state = "set" if provider["key_set"] else "not set"
+        for model in provider["models"]:
+            tiers = ", ".join(str(t) for t in model["tiers"])
+            rows.append(
+                f"<tr><td>{escape(provider['name'])}</td><td>{escape(model['id'])}</td>"
+                f"<td>{escape(tiers)}</td><td>{escape(str(model['context_window'] or '—'))}</td>"
+                f"<td>{escape(key)} ({state})</td></tr>"
+            )
+    keys = "".join(
+        f"<tr><td>{escape(k['name'])}</td><td>{'set' if k['set'] else 'not set'}</td>"
+        f"<td>{escape(k['hint'] or '')}</td></tr>"
+        for k in project.key_states()
+    )
+    error = f'<p class="error">{escape(found["error"])}</p>' if found["error"] else ""
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>llmbench · {escape(project.folder.name)}</title></head><body>"
+        f"<h1>{escape(str(project.config_path))}</h1>{error}"
+        "<h2>Targets</h2><table><tr><th>provider</th><th>model</th><th>tiers</th>"
+        f"<th>context window</th><th>key</th></tr>{''.join(rows)}</table>"
+        "<h2>Keys</h2><table><tr><th>variable</th><th>state</th><th>ends</th></tr>"
+        f"{keys}</table></body></html>"
+    )

@@ -93,8 +93,12 @@ class Guard:
 
         async def secured(message: MutableMapping[str, Any]) -> None:
             if message["type"] == "http.response.start":
+                named = {k.lower() for k, _ in message.get("headers", [])}
+                # a page with a policy of its own (a report: its inline style and script by
+                # hash) keeps it; every other answer gets the dashboard's
+                policy = [] if b"content-security-policy" in named else [CSP.encode()]
                 extra = [
-                    (b"content-security-policy", CSP.encode()),
+                    *((b"content-security-policy", p) for p in policy),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"no-referrer"),
                     (b"x-frame-options", b"DENY"),

@@ -2,7 +2,10 @@
 
 What is here so far: the targets of the config (``GET /api/targets``) and the key variables it
 names (``GET /api/keys``; ``PUT /api/keys/{name}`` with ``{"value": …}`` sets or replaces one,
-``DELETE`` removes it), and a first page listing both, rendered on the server with every string
+``DELETE`` removes it); the runs in ``results/`` (``GET /api/runs``), each run's report
+(``/runs/<stamp>``), a comparison of two (``/compare?a=<stamp>&b=<stamp>``) and the history of
+all (``/history``: trends per target × tier), the report's own pages with their own strict
+policy; and a first page listing targets and keys, rendered on the server with every string
 escaped. A key's value is never sent back: a key is ``set`` with at most its last four
 characters (:func:`~.env_file.hint`).
 """
@@ -53,6 +56,42 @@ def dashboard_app(project: Project, token: str | None = None) -> Any:
         except EnvFileError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
         return _key(name)
+
+    @api.get("/api/runs")
+    def runs() -> list[dict[str, Any]]:
+        from .history import run_summaries
+
+        return run_summaries(project.results_dir)
+
+    def _report(stamps: list[str]) -> Response:
+        from ..outputs.report import ReportInputError, render_html, report_csp
+        from .history import RunNotFound, load_run
+
+        try:
+            documents = [load_run(project.results_dir, stamp) for stamp in stamps]
+        except RunNotFound as exc:
+            raise HTTPException(status_code=404, detail=str(exc)) from None
+        except ReportInputError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        policy = f"{report_csp()}; frame-ancestors 'self'"
+        return HTMLResponse(render_html(documents), headers={"Content-Security-Policy": policy})
+
+    @api.get("/runs/{stamp}", response_class=HTMLResponse)
+    def run_report(stamp: str) -> Response:
+        return _report([stamp])
+
+    @api.get("/compare", response_class=HTMLResponse)
+    def compare(a: str, b: str) -> Response:
+        return _report([a, b])
+
+    @api.get("/history", response_class=HTMLResponse)
+    def history() -> Response:
+        from .history import run_summaries
+
+        stamps = [r["stamp"] for r in run_summaries(project.results_dir) if not r["error"]]
+        if not stamps:
+            raise HTTPException(status_code=404, detail=f"no runs in {project.results_dir}")
+        return _report(stamps[::-1])
 
     @api.get("/", response_class=HTMLResponse)
     def index(given: str | None = Query(None, alias="token")) -> Response:

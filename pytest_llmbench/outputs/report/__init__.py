@@ -19,6 +19,6 @@ the panels in order with the stylesheet and script of ``assets``. Panels never i
 from __future__ import annotations
 
 from .load import ReportInputError, load_document
-from .page import render_html, write_html
+from .page import render_html, report_csp, write_html
 
-__all__ = ["ReportInputError", "load_document", "render_html", "write_html"]
+__all__ = ["ReportInputError", "load_document", "render_html", "report_csp", "write_html"]

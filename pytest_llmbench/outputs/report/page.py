@@ -25,7 +25,7 @@ from .model import Run, extract, num
 from .overview_panel import overview_section
 from .throughput_panels import context_section, itl_section, spread_section
 
-__all__ = ["render_html", "write_html"]
+__all__ = ["render_html", "report_csp", "write_html"]
 
 #: The run report's sections in page order: (id, its name in the table of contents, renderer).
 _RUN_SECTIONS: tuple[tuple[str, str, Callable[[Run, str], Markup]], ...] = (
@@ -43,7 +43,8 @@ _RUN_SECTIONS: tuple[tuple[str, str, Callable[[Run, str], Markup]], ...] = (
 )
 
 
-def _csp() -> str:
+def report_csp() -> str:
+    """The page's Content-Security-Policy: nothing but its own style and script (by hash)."""
     digest = base64.b64encode(hashlib.sha256(JS.encode()).digest()).decode()
     return (
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
@@ -177,7 +178,7 @@ def render_html(documents: Sequence[Mapping[str, Any]]) -> str:
     title, header, body = _run_page(runs[0]) if len(runs) == 1 else _history_page(runs)
     return (
         '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
-        f'<meta http-equiv="Content-Security-Policy" content="{esc(_csp())}">'
+        f'<meta http-equiv="Content-Security-Policy" content="{esc(report_csp())}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         '<meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">'
         f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"

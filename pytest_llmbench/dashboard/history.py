@@ -1,9 +1,10 @@
 """The runs in a project's ``results/``: a line each for the history page, and their documents
 for the reports the dashboard serves.
 
-A run is named by its stamp (``20261202-061219``, or ``20261202-061219-2`` for a second run in that second; the results file ``<stamp>.json``); only a name
-of that form is looked up, and only in ``results/`` (no path from a request reaches the disk).
-An unreadable file is listed with its error and opens no report.
+A run is named by its stamp (``20261202-061219``, or ``20261202-061219-2`` for a second run in
+that second: the results file ``<stamp>.json``); only a name of that form is looked up, and only
+in ``results/`` (no path from a request reaches the disk). An unreadable file is listed with its
+error and opens no report.
 """
 
 from __future__ import annotations

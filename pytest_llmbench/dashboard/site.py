@@ -13,18 +13,21 @@ characters (:func:`~.env_file.hint`).
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .env_file import EnvFileError
 from .guard import TOKEN_COOKIE, Guard
 from .project import Project
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 __all__ = ["dashboard_app"]
 
 
 def dashboard_app(project: Project, token: str | None = None) -> Any:
     """The ASGI application for ``project`` (``token``: every request must carry it)."""
-    from fastapi import Body, FastAPI, HTTPException, Query
+    from fastapi import FastAPI, Query
     from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
     api = FastAPI(title="pytest-llmbench dashboard", docs_url=None, redoc_url=None,
@@ -33,6 +36,25 @@ def dashboard_app(project: Project, token: str | None = None) -> Any:
     @api.get("/api/targets")
     def targets() -> dict[str, Any]:
         return project.targets()
+
+    _key_routes(api, project)
+    _run_routes(api, project)
+
+    @api.get("/", response_class=HTMLResponse)
+    def index(given: str | None = Query(None, alias="token")) -> Response:
+        if token is not None and given:
+            # the guard checked it: keep it in a cookie, and the address bar clean
+            answer = RedirectResponse("/", status_code=303)
+            answer.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
+            return answer
+        return HTMLResponse(_page(project))
+
+    return Guard(api, token)
+
+
+def _key_routes(api: FastAPI, project: Project) -> None:
+    """The keys the config names: list, set or replace, delete."""
+    from fastapi import Body, HTTPException
 
     @api.get("/api/keys")
     def keys() -> list[dict[str, Any]]:
@@ -56,6 +78,12 @@ def dashboard_app(project: Project, token: str | None = None) -> Any:
         except EnvFileError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
         return _key(name)
+
+
+def _run_routes(api: FastAPI, project: Project) -> None:
+    """The runs in ``results/``, a run's report, a comparison and the history."""
+    from fastapi import HTTPException
+    from fastapi.responses import HTMLResponse, Response
 
     @api.get("/api/runs")
     def runs() -> list[dict[str, Any]]:
@@ -92,17 +120,6 @@ def dashboard_app(project: Project, token: str | None = None) -> Any:
         if not stamps:
             raise HTTPException(status_code=404, detail=f"no runs in {project.results_dir}")
         return _report(stamps[::-1])
-
-    @api.get("/", response_class=HTMLResponse)
-    def index(given: str | None = Query(None, alias="token")) -> Response:
-        if token is not None and given:
-            # the guard checked it: keep it in a cookie, and the address bar clean
-            answer = RedirectResponse("/", status_code=303)
-            answer.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
-            return answer
-        return HTMLResponse(_page(project))
-
-    return Guard(api, token)
 
 
 def _page(project: Project) -> str:

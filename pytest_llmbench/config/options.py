@@ -147,6 +147,14 @@ _OPTIONS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
         {"metavar": "PATH"},
     ),
     (
+        "--llm-events",
+        "llm_events",
+        "append the session's progress to this file as it happens, a JSON line each (each "
+        "finished test, each running load point every second, the end): what a dashboard follows",
+        "string",
+        {"metavar": "PATH"},
+    ),
+    (
         "--llm-results-dir",
         "llm_results_dir",
         "where results are written (default: results/ in the rootdir)",
@@ -240,6 +248,7 @@ def _check_outputs(settings: Settings, results_explicit: bool) -> None:
     for name, path in (
         ("llm_save_baseline", settings.save_baseline),
         ("llm_export_benchmark", settings.export_benchmark),
+        ("llm_events", settings.events_path),
     ):
         if path is not None:
             checks.append((name, path, _file_problem(path)))
@@ -285,6 +294,8 @@ class Settings:
     baseline: str | None = None
     save_baseline: Path | None = None
     export_benchmark: Path | None = None
+    #: ``--llm-events``: where the session's progress goes as it happens (JSON lines).
+    events_path: Path | None = None
     turns: int | None = None
     prompts_path: Path | None = None
     results_dir: Path = dataclasses.field(default=Path("results"))
@@ -339,6 +350,9 @@ class Settings:
                 _path(config, "llm_export_benchmark", "")[0]
                 if _raw(config, "llm_export_benchmark")
                 else None
+            ),
+            events_path=(
+                _path(config, "llm_events", "")[0] if _raw(config, "llm_events") else None
             ),
             turns=_parse(config, "llm_turns", _non_negative_int, "a whole number >= 0"),
             prompts_path=(

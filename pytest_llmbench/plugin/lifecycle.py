@@ -18,6 +18,7 @@ from ..config.reader import ConfigError
 from ..matrix import Case, LoadCase, Target, build_cases, build_turn_cases, select_targets
 from ..measure.redact import Redactor
 from ..measure.session import BenchSession
+from ..outputs.events import EventLog
 from .shutdown import (
     install_sigterm_handler,
     restore_sigterm_handler,
@@ -71,6 +72,7 @@ def configure(config: pytest.Config) -> None:
     if workerinput is not None:
         state.worker = (str(workerinput["workerid"]), str(workerinput.get(STAMP_KEY, state.stamp)))
     state.load_shards = load_shards(config, settings.load.shards)
+    state.events = EventLog(settings.events_path)
     config.stash[STATE_KEY] = state
     from . import fixtures
 
@@ -258,6 +260,7 @@ def log_report(config: pytest.Config, report: pytest.TestReport) -> None:
     recorder = _recorder(state)
     before = len(recorder.records)
     recorder.add_report(report.nodeid, report, payload)
+    _event_of(state, report, payload)
     terminal = config.pluginmanager.get_plugin("terminalreporter")
     if state.bench.settings.verbose and terminal is not None:
         from ..outputs.tables import request_line
@@ -265,6 +268,22 @@ def log_report(config: pytest.Config, report: pytest.TestReport) -> None:
         for record in recorder.records[before:]:
             if record.get("ok"):
                 terminal.write_line(request_line(record))
+
+
+def _event_of(state: PluginState, report: pytest.TestReport, payload: dict[str, Any]) -> None:
+    """The finished test's line in the session's events (``--llm-events``)."""
+    if state.events.path is None:
+        return
+    from ..outputs.events import event_figures
+    from ..results.records import outcome
+
+    status, message = outcome(report)
+    case = payload.get("case") or {}
+    state.events.write(
+        "test", test=report.nodeid, outcome=status, message=message,
+        **{k: case.get(k) for k in ("target", "tier", "run", "turn", "point")},
+        figures=event_figures(payload),
+    )  # fmt: skip
 
 
 def run_gate(session: pytest.Session) -> None:
@@ -327,6 +346,8 @@ def finish_session(config: pytest.Config, session: pytest.Session | None = None)
                 recorder.load_samples,
             )  # fmt: skip
             state.written = (document, written)
+            status = int(session.exitstatus) if session is not None else None
+            state.events.write("end", exit_status=status, files=[str(p) for p in written])
     finally:
         for link in state.worker_links.values():
             link.close()

@@ -279,6 +279,11 @@ class LoadDriver:
         rate = (progress.pieces - pieces) / ((now - at) / 1e9) if at else 0.0
         self._events = (progress.pieces, now)
         name = f"{self.case.target.key} {self.case.point.id}"
+        self.state.events.write(
+            "load", test=self.request.node.nodeid, target=self.case.target.key,
+            point=self.case.point.id, elapsed_s=elapsed, planned_s=progress.planned_s,
+            done=progress.done, in_flight=progress.in_flight, errors=progress.errors,
+        )  # fmt: skip
         line = progress_line(
             name, elapsed, progress.planned_s, progress.done, progress.in_flight,
             progress.errors, rate,

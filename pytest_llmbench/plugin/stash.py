@@ -15,6 +15,7 @@ from ..matrix import Target
 from ..measure.redact import Redactor
 from ..measure.session import BenchSession
 from ..measure.stream import Sample
+from ..outputs.events import EventLog
 from ..schema import LoadPointResult, Record
 
 if TYPE_CHECKING:
@@ -54,6 +55,8 @@ class PluginState:
     load_shards: int = 1
     #: On the controller: the barriers and merges of sharded load points.
     shards: ShardCoordinator | None = None
+    #: Where the session's progress goes as it happens (``--llm-events``; no path: nowhere).
+    events: EventLog = field(default_factory=lambda: EventLog(None))
 
     def open_recorder(self) -> Recorder:
         """The session's recorder, opened on first use (named by :attr:`stamp`)."""

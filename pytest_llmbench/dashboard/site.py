@@ -15,6 +15,7 @@ from __future__ import annotations
 from html import escape
 from typing import TYPE_CHECKING, Any
 
+from ..config import ConfigError
 from .env_file import EnvFileError
 from .guard import TOKEN_COOKIE, Guard
 from .project import Project
@@ -39,6 +40,7 @@ def dashboard_app(project: Project, token: str | None = None) -> Any:
 
     _key_routes(api, project)
     _run_routes(api, project)
+    _job_routes(api, project)
 
     @api.get("/", response_class=HTMLResponse)
     def index(given: str | None = Query(None, alias="token")) -> Response:
@@ -120,6 +122,71 @@ def _run_routes(api: FastAPI, project: Project) -> None:
         if not stamps:
             raise HTTPException(status_code=404, detail=f"no runs in {project.results_dir}")
         return _report(stamps[::-1])
+
+
+def _job_routes(api: FastAPI, project: Project) -> None:
+    """Runs the dashboard starts: start one (queued behind the running one), list them, follow
+    one's events (polled, or as server-sent events), cancel one."""
+    import asyncio
+    import json
+
+    from fastapi import HTTPException
+    from fastapi.responses import StreamingResponse
+
+    from .run_plan import PlanError, RunPlan
+    from .run_queue import Run, RunQueue
+
+    queue = RunQueue(project)
+
+    def _job(number: int) -> Run:
+        run = queue.get(number)
+        if run is None:
+            raise HTTPException(status_code=404, detail=f"no run {number}")
+        return run
+
+    @api.post("/api/jobs")
+    def start(request: dict[str, Any]) -> dict[str, Any]:
+        try:
+            plan = RunPlan.from_request(request, project)
+        except PlanError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        except ConfigError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        return queue.submit(plan).describe()
+
+    @api.get("/api/jobs")
+    def jobs() -> list[dict[str, Any]]:
+        return [run.describe() for run in queue.runs]
+
+    @api.get("/api/jobs/{number}/events")
+    def events(number: int, since: int = 0) -> dict[str, Any]:
+        run = _job(number)
+        return {**run.describe(), "events": run.read_events(since)}
+
+    @api.post("/api/jobs/{number}/cancel")
+    def cancel(number: int) -> dict[str, Any]:
+        _job(number)
+        run = queue.cancel(number)
+        assert run is not None
+        return run.describe()
+
+    @api.get("/api/jobs/{number}/stream")
+    def stream(number: int) -> StreamingResponse:
+        run = _job(number)
+
+        async def follow() -> Any:
+            seen = 0
+            while True:
+                done = run.state in ("finished", "cancelled")
+                for event in run.read_events(seen):
+                    seen += 1
+                    yield f"data: {json.dumps(event)}\n\n"
+                if done:
+                    yield f"event: state\ndata: {json.dumps(run.describe())}\n\n"
+                    return
+                await asyncio.sleep(0.25)
+
+        return StreamingResponse(follow(), media_type="text/event-stream")
 
 
 def _page(project: Project) -> str:

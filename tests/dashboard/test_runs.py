@@ -51,7 +51,7 @@ def client(tmp_path: Path) -> Any:
 def _until(client: Any, number: int, done: Any) -> dict[str, Any]:
     deadline = time.monotonic() + WAIT_S
     while True:
-        job = client.get(f"/api/jobs/{number}/events").json()
+        job: dict[str, Any] = client.get(f"/api/jobs/{number}/events").json()
         if done(job):
             return job
         assert time.monotonic() < deadline, job

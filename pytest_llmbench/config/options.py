@@ -147,6 +147,14 @@ _OPTIONS: tuple[tuple[str, str, str, str, dict[str, Any]], ...] = (
         {"metavar": "PATH"},
     ),
     (
+        "--llm-parallel",
+        "llm_parallel",
+        "under pytest-xdist (--dist load): 'providers' runs each provider's tests on one worker, "
+        "its models one after another, and the providers side by side",
+        "string",
+        {"metavar": "providers", "choices": ["providers"]},
+    ),
+    (
         "--llm-events",
         "llm_events",
         "append the session's progress to this file as it happens, a JSON line each (each "
@@ -238,6 +246,12 @@ def _file_problem(path: Path) -> str | None:
     return _folder_problem(path.parent, path)
 
 
+def _providers(text: str) -> str:
+    if text != "providers":
+        raise ValueError(text)
+    return text
+
+
 def _check_outputs(settings: Settings, results_explicit: bool) -> None:
     """Every output path given can be written: a usage error now, not after the last request.
     The default results folder is left alone (a session that never benchmarks must not fail)."""
@@ -296,6 +310,8 @@ class Settings:
     export_benchmark: Path | None = None
     #: ``--llm-events``: where the session's progress goes as it happens (JSON lines).
     events_path: Path | None = None
+    #: ``--llm-parallel providers``: each provider's tests on one worker, providers side by side.
+    parallel: str | None = None
     turns: int | None = None
     prompts_path: Path | None = None
     results_dir: Path = dataclasses.field(default=Path("results"))
@@ -351,6 +367,7 @@ class Settings:
                 if _raw(config, "llm_export_benchmark")
                 else None
             ),
+            parallel=_parse(config, "llm_parallel", _providers, "'providers'"),
             events_path=(
                 _path(config, "llm_events", "")[0] if _raw(config, "llm_events") else None
             ),

@@ -66,12 +66,13 @@ def configure(config: pytest.Config) -> None:
     started = _dt.datetime.now(_dt.timezone.utc)
     state = PluginState(BenchSession(settings), started)
     state.bench.log_stamp = state.stamp
-    from .xdist_hooks import STAMP_KEY, load_shards
+    from .xdist_hooks import STAMP_KEY, check_parallel, load_shards
 
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None:
         state.worker = (str(workerinput["workerid"]), str(workerinput.get(STAMP_KEY, state.stamp)))
     state.load_shards = load_shards(config, settings.load.shards)
+    check_parallel(config, settings.parallel)
     state.events = EventLog(settings.events_path)
     config.stash[STATE_KEY] = state
     from . import fixtures

@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 
 __all__ = [
-    "DIST_KEY", "SHARDS_KEY", "SPLITTING_DIST_MODES", "STAMP_KEY", "XdistHooks", "load_shards",
-    "splitting_mode",
+    "DIST_KEY", "SHARDS_KEY", "SPLITTING_DIST_MODES", "STAMP_KEY", "XdistHooks", "check_parallel",
+    "load_shards", "splitting_mode",
 ]  # fmt: skip
 
 #: Where the controller tells its workers the distribution mode (workers see ``dist == "no"``).
@@ -61,6 +61,35 @@ def load_shards(config: pytest.Config, requested: int | None) -> int:
             f"--llm-load-shards {requested}: only {workers} workers (-n / --tx) to run them on"
         )
     return requested
+
+
+def check_parallel(config: pytest.Config, parallel: str | None) -> None:
+    """``--llm-parallel providers`` needs the plugin's scheduler (pytest-xdist, ``--dist load``)."""
+    if parallel is None or hasattr(config, "workerinput"):
+        return
+    dist = config.getoption("dist", "no")
+    if dist != "load":
+        how = "without pytest-xdist" if dist == "no" else f"under --dist {dist}"
+        raise pytest.UsageError(
+            f"--llm-parallel {parallel}: providers run side by side only under pytest-xdist's "
+            f"--dist load (-n N, one worker per provider at a time), not {how}"
+        )
+
+
+def _provider_of_targets(config: pytest.Config) -> dict[str, str]:
+    """Each target's test-id prefix and its provider, under ``--llm-parallel providers``."""
+    from ..config.reader import ConfigError
+    from ..matrix import Target
+    from .stash import STATE_KEY
+
+    state = config.stash.get(STATE_KEY, None)
+    if state is None or state.bench.settings.parallel != "providers":
+        return {}
+    try:
+        providers = state.bench.config().providers
+    except ConfigError:
+        return {}  # the workers report it
+    return {Target(provider=p, model=m).id: p.name for p in providers for m in p.models}
 
 
 def _local_target_ids(config: pytest.Config) -> list[str]:
@@ -119,7 +148,8 @@ class XdistHooks:
         if config.getoption("dist", None) == "load":
             from .xdist_scheduling import BenchScheduling
 
-            return BenchScheduling(config, log, _local_target_ids(config), self._lost)
+            local, providers = _local_target_ids(config), _provider_of_targets(config)
+            return BenchScheduling(config, log, local, self._lost, providers)
         return None
 
     def _server_url(self, provider: str, model: str) -> str:

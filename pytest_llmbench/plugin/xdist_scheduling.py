@@ -7,7 +7,10 @@ one worker, in order. xdist's default ``--dist load`` deals tests out one by one
 the plugin supplies the scheduler: xdist's own scope scheduler, with each conversation (every
 ``…-turnNNN`` test of one target) as one scope and every other test as a scope of its own. Every
 test of a target whose server the plugin runs on this machine (``managed: llama_cpp``) is one
-scope too: one worker starts one server for it, instead of one server per worker.
+scope too: one worker starts one server for it, instead of one server per worker. Under
+``--llm-parallel providers`` every test of a provider is one scope: its models run one after
+another on one worker, so that they do not compete with each other, and the providers run side
+by side (sharded load points excepted: they spread over workers by design).
 
 A load point spread over N workers is collected as N tests, its shards (``…-c64-shard1of2]``).
 They are a *gang*: when the first of them is due, all N are sent at once, each to a different
@@ -23,7 +26,7 @@ of the dead worker.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import pytest
@@ -49,15 +52,23 @@ class BenchScheduling(LoadScopeScheduling):  # type: ignore[misc]
         log: Any,
         local_targets: Iterable[str] = (),
         on_lost: OnLost | None = None,
+        provider_of: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(config, log)
         ids = "|".join(re.escape(i) for i in sorted(local_targets, key=len, reverse=True))
         self._local = re.compile(rf"\[({ids})-(?:ctx|run|turn)\d") if ids else None
+        #: ``--llm-parallel providers``: each target's provider (its tests one scope).
+        self._provider_of = dict(provider_of or {})
+        names = "|".join(re.escape(i) for i in sorted(self._provider_of, key=len, reverse=True))
+        self._target = re.compile(rf"\[({names})-") if names else None
         self._on_lost = on_lost
         #: The scopes of shards a downed worker was running (never sent again).
         self._crashed: set[str] = set()
 
     def _split_scope(self, nodeid: str) -> str:
+        target = self._target.search(nodeid) if self._target is not None else None
+        if target is not None and shard_of(nodeid) is None:
+            return f"provider {self._provider_of[target.group(1)]}"
         local = self._local.search(nodeid) if self._local is not None else None
         if local is not None:
             return f"local server {local.group(1)}"

@@ -41,6 +41,7 @@ def dashboard_app(project: Project, token: str | None = None) -> Any:
     _key_routes(api, project)
     _run_routes(api, project)
     _job_routes(api, project)
+    _config_routes(api, project)
 
     @api.get("/", response_class=HTMLResponse)
     def index(given: str | None = Query(None, alias="token")) -> Response:
@@ -187,6 +188,50 @@ def _job_routes(api: FastAPI, project: Project) -> None:
                 await asyncio.sleep(0.25)
 
         return StreamingResponse(follow(), media_type="text/event-stream")
+
+
+def _config_routes(api: FastAPI, project: Project) -> None:
+    """Providers and models added, edited, removed: each change checked by the plugin's loader
+    (its message on a refusal), the file written atomically with its comments kept."""
+    from collections.abc import Callable
+
+    from fastapi import HTTPException
+
+    from .config_edit import ConfigEditError, ConfigEditor
+
+    editor = ConfigEditor(project.config_path)
+
+    def _apply(change: Callable[[], None]) -> dict[str, Any]:
+        try:
+            change()
+        except ConfigEditError as exc:
+            raise HTTPException(status_code=422, detail=str(exc)) from None
+        return project.targets()
+
+    @api.post("/api/config/providers")
+    def add_provider(body: dict[str, Any]) -> dict[str, Any]:
+        name, fields = str(body.get("name") or ""), dict(body.get("fields") or {})
+        return _apply(lambda: editor.add_provider(name, fields))
+
+    @api.put("/api/config/providers/{name}")
+    def edit_provider(name: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return _apply(lambda: editor.edit_provider(name, fields))
+
+    @api.delete("/api/config/providers/{name}")
+    def remove_provider(name: str) -> dict[str, Any]:
+        return _apply(lambda: editor.remove_provider(name))
+
+    @api.post("/api/config/providers/{name}/models")
+    def add_model(name: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return _apply(lambda: editor.add_model(name, fields))
+
+    @api.put("/api/config/providers/{name}/models/{ident:path}")
+    def edit_model(name: str, ident: str, fields: dict[str, Any]) -> dict[str, Any]:
+        return _apply(lambda: editor.edit_model(name, ident, fields))
+
+    @api.delete("/api/config/providers/{name}/models/{ident:path}")
+    def remove_model(name: str, ident: str) -> dict[str, Any]:
+        return _apply(lambda: editor.remove_model(name, ident))
 
 
 def _page(project: Project) -> str:

@@ -1,18 +1,17 @@
 """The dashboard's web application (FastAPI), behind :class:`~.guard.Guard`.
 
-What is here so far: the targets of the config (``GET /api/targets``) and the key variables it
-names (``GET /api/keys``; ``PUT /api/keys/{name}`` with ``{"value": …}`` sets or replaces one,
-``DELETE`` removes it); the runs in ``results/`` (``GET /api/runs``), each run's report
-(``/runs/<stamp>``), a comparison of two (``/compare?a=<stamp>&b=<stamp>``) and the history of
-all (``/history``: trends per target × tier), the report's own pages with their own strict
-policy; and a first page listing targets and keys, rendered on the server with every string
-escaped. A key's value is never sent back: a key is ``set`` with at most its last four
-characters (:func:`~.env_file.hint`).
+The page (``/``, its script and stylesheet from ``static/``: nothing from elsewhere) talks to the
+API: the targets of the config (``GET /api/targets``) and their editing (``/api/config/…``); the
+key variables it names (``GET /api/keys``; ``PUT /api/keys/{name}`` with ``{"value": …}`` sets or
+replaces one, ``DELETE`` removes it: a value is never sent back, only ``set`` with at most its
+last four characters); runs started here (``/api/jobs``: start, list, follow, cancel); and the
+runs in ``results/`` (``GET /api/runs``), each run's report (``/runs/<stamp>``), a comparison of
+two (``/compare?a=<stamp>&b=<stamp>``) and the history of all (``/history``), the report's own
+pages with their own strict policy. The page puts every value in as text, never as markup.
 """
 
 from __future__ import annotations
 
-from html import escape
 from typing import TYPE_CHECKING, Any
 
 from ..config import ConfigError
@@ -23,12 +22,26 @@ from .project import Project
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-__all__ = ["dashboard_app"]
+__all__ = ["STATIC", "dashboard_app"]
+
+#: The page's own files (nothing else is served from the package), by their media type.
+STATIC = {
+    "index.html": "text/html; charset=utf-8",
+    "app.js": "text/javascript; charset=utf-8",
+    "style.css": "text/css; charset=utf-8",
+}
+
+
+def _static(name: str) -> str:
+    from importlib import resources
+
+    folder = resources.files(__package__).joinpath("static")
+    return folder.joinpath(name).read_text(encoding="utf-8")
 
 
 def dashboard_app(project: Project, token: str | None = None) -> Any:
     """The ASGI application for ``project`` (``token``: every request must carry it)."""
-    from fastapi import FastAPI, Query
+    from fastapi import FastAPI, HTTPException, Query
     from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
     api = FastAPI(title="pytest-llmbench dashboard", docs_url=None, redoc_url=None,
@@ -43,6 +56,10 @@ def dashboard_app(project: Project, token: str | None = None) -> Any:
     _job_routes(api, project)
     _config_routes(api, project)
 
+    @api.get("/api/project")
+    def about() -> dict[str, Any]:
+        return {"config": str(project.config_path), "folder": str(project.folder)}
+
     @api.get("/", response_class=HTMLResponse)
     def index(given: str | None = Query(None, alias="token")) -> Response:
         if token is not None and given:
@@ -50,7 +67,14 @@ def dashboard_app(project: Project, token: str | None = None) -> Any:
             answer = RedirectResponse("/", status_code=303)
             answer.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
             return answer
-        return HTMLResponse(_page(project))
+        return HTMLResponse(_static("index.html"))
+
+    @api.get("/static/{name}")
+    def static(name: str) -> Response:
+        kind = STATIC.get(name)
+        if kind is None:
+            raise HTTPException(status_code=404, detail=f"no {name}")
+        return Response(_static(name), media_type=kind)
 
     return Guard(api, token)
 
@@ -232,35 +256,3 @@ def _config_routes(api: FastAPI, project: Project) -> None:
     @api.delete("/api/config/providers/{name}/models/{ident:path}")
     def remove_model(name: str, ident: str) -> dict[str, Any]:
         return _apply(lambda: editor.remove_model(name, ident))
-
-
-def _page(project: Project) -> str:
-    """The first page: the config's targets and keys, every string escaped."""
-    found = project.targets()
-    rows = []
-    for provider in found["providers"]:
-        key = provider["key_env"] or "no key"
-        state = "set" if provider["key_set"] else "not set"
-        for model in provider["models"]:
-            tiers = ", ".join(str(t) for t in model["tiers"])
-            rows.append(
-                f"<tr><td>{escape(provider['name'])}</td><td>{escape(model['id'])}</td>"
-                f"<td>{escape(tiers)}</td><td>{escape(str(model['context_window'] or '—'))}</td>"
-                f"<td>{escape(key)} ({state})</td></tr>"
-            )
-    keys = "".join(
-        f"<tr><td>{escape(k['name'])}</td><td>{'set' if k['set'] else 'not set'}</td>"
-        f"<td>{escape(k['hint'] or '')}</td></tr>"
-        for k in project.key_states()
-    )
-    error = f'<p class="error">{escape(found["error"])}</p>' if found["error"] else ""
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>llmbench · {escape(project.folder.name)}</title></head><body>"
-        f"<h1>{escape(str(project.config_path))}</h1>{error}"
-        "<h2>Targets</h2><table><tr><th>provider</th><th>model</th><th>tiers</th>"
-        f"<th>context window</th><th>key</th></tr>{''.join(rows)}</table>"
-        "<h2>Keys</h2><table><tr><th>variable</th><th>state</th><th>ends</th></tr>"
-        f"{keys}</table></body></html>"
-    )

@@ -5,7 +5,8 @@ for appending, so lines from pytest-xdist workers and the controller do not inte
 
 - ``{"event": "test", "test", "outcome", "message", "target", "tier", "run", "turn",
   "point", "figures": {…}}`` as each test finishes (from the controller, which sees every
-  test's report), its figures the ones the terminal's table shows;
+  test's report): a request's TTFT, decode tok/s, TPOT, E2E, output tokens and error, or a load
+  point's request rate, output tok/s, TTFT p50 and errors;
 - ``{"event": "load", "test", "target", "point", "elapsed_s", "planned_s", "done",
   "in_flight", "errors"}`` about once a second while a load point runs (from the process
   running it);
@@ -24,10 +25,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..schema import Key
+
 __all__ = ["EventLog", "event_figures"]
 
 #: What a test's event carries of each of its records' figures (the first record's).
-FIGURE_FIELDS = ("ttft_ms", "output_tps", "tpot_ms", "e2e_ms", "output_tokens", "error")
+FIGURE_FIELDS = (
+    Key.TTFT_MS, Key.DECODE_TPS, Key.TPOT_MS, Key.E2E_MS, Key.OUTPUT_TOKENS, Key.ERROR,
+)  # fmt: skip
 
 
 class EventLog:
@@ -58,7 +63,7 @@ def event_figures(payload: Mapping[str, Any]) -> dict[str, Any]:
     if points:
         point = points[0]
         steady = point.get("steady") or {}
-        ttft = (point.get("percentiles") or {}).get("ttft_ms") or {}
+        ttft = (point.get("percentiles") or {}).get(Key.TTFT_MS) or {}
         return {
             "point": point.get("point"),
             "request_rate": steady.get("request_rate"),

@@ -161,14 +161,18 @@ def test_binding_off_loopback_needs_a_token():
     check_binding("0.0.0.0", "a-token")
 
 
-def test_every_string_of_the_config_is_escaped(tmp_path, monkeypatch):
+def test_the_page_and_its_files_come_from_the_dashboard_only(tmp_path, monkeypatch):
     monkeypatch.delenv("HOSTED_KEY", raising=False)
     project = _project(tmp_path, model=INERT)
-    page = _client(project).get("/")
-    assert page.status_code == 200
-    assert INERT not in page.text and "&lt;img src=x onerror=alert(1)&gt;" in page.text
+    client = _client(project)
+    page = client.get("/")
+    assert page.status_code == 200 and '<script src="/static/app.js">' in page.text
+    assert "http" not in page.text.replace('name="referrer"', "")  # nothing from elsewhere
     assert CANARY not in page.text
-    targets = _client(project).get("/api/targets").json()
+    assert client.get("/static/app.js").headers["content-type"].startswith("text/javascript")
+    assert client.get("/static/../site.py").status_code == 404
+    assert client.get("/static/site.py").status_code == 404
+    targets = client.get("/api/targets").json()
     assert targets["error"] is None
     assert [m["id"] for m in targets["providers"][0]["models"]] == [INERT]  # JSON, as data
 
@@ -217,7 +221,7 @@ def test_the_command_serves_on_loopback_and_refuses_another_host_without_a_token
         assert keys.status_code == 200 and CANARY not in keys.text
         put = httpx.put(base + "/api/keys/SECOND_KEY", json={"value": OTHER}, timeout=5)
         assert put.status_code == 200 and OTHER not in put.text
-        assert "<h1>" in httpx.get(base + "/", timeout=5).text
+        assert "/static/app.js" in httpx.get(base + "/", timeout=5).text
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -24,13 +24,13 @@ from typing import Any
 from .project import Project
 from .run_plan import RunPlan
 
-__all__ = ["CANCEL_GRACE_S", "Run", "RunQueue"]
+__all__ = ["CANCEL_GRACE_S", "DashboardRun", "RunQueue"]
 
 CANCEL_GRACE_S = 30.0
 
 
 @dataclass
-class Run:
+class DashboardRun:
     """One run: its plan, where its events go, and how far it got."""
 
     number: int
@@ -65,18 +65,18 @@ class RunQueue:
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self.runs: list[Run] = []
+        self.runs: list[DashboardRun] = []
         self._lock = threading.Condition()
         self._thread: threading.Thread | None = None
 
-    def submit(self, plan: RunPlan) -> Run:
+    def submit(self, plan: RunPlan) -> DashboardRun:
         """Queue ``plan``; it starts when the runs before it have ended."""
         folder = self.project.folder / ".llmbench-dashboard"
         folder.mkdir(exist_ok=True)
         with self._lock:
             number = len(self.runs) + 1
             events = folder / f"run-{number}.events.jsonl"
-            run = Run(number, plan, plan.argv(self.project, events), events,
+            run = DashboardRun(number, plan, plan.argv(self.project, events), events,
                       folder / f"run-{number}.log")  # fmt: skip
             self.runs.append(run)
             if self._thread is None or not self._thread.is_alive():
@@ -86,11 +86,11 @@ class RunQueue:
             self._lock.notify_all()
         return run
 
-    def get(self, number: int) -> Run | None:
+    def get(self, number: int) -> DashboardRun | None:
         with self._lock:
             return next((r for r in self.runs if r.number == number), None)
 
-    def cancel(self, number: int) -> Run | None:
+    def cancel(self, number: int) -> DashboardRun | None:
         """Stop run ``number`` as Ctrl-C does (a queued one never starts)."""
         with self._lock:
             run = next((r for r in self.runs if r.number == number), None)
@@ -105,7 +105,7 @@ class RunQueue:
             _interrupt(process)
         return run
 
-    def _next(self) -> Run | None:
+    def _next(self) -> DashboardRun | None:
         with self._lock:
             return next((r for r in self.runs if r.state == "queued"), None)
 

@@ -22,6 +22,8 @@ from .project import Project
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from .run_queue import DashboardRun
+
 __all__ = ["STATIC", "dashboard_app"]
 
 #: The page's own files (nothing else is served from the package), by their media type.
@@ -152,18 +154,15 @@ def _run_routes(api: FastAPI, project: Project) -> None:
 def _job_routes(api: FastAPI, project: Project) -> None:
     """Runs the dashboard starts: start one (queued behind the running one), list them, follow
     one's events (polled, or as server-sent events), cancel one."""
-    import asyncio
-    import json
-
     from fastapi import HTTPException
     from fastapi.responses import StreamingResponse
 
     from .run_plan import PlanError, RunPlan
-    from .run_queue import Run, RunQueue
+    from .run_queue import RunQueue
 
     queue = RunQueue(project)
 
-    def _job(number: int) -> Run:
+    def _job(number: int) -> DashboardRun:
         run = queue.get(number)
         if run is None:
             raise HTTPException(status_code=404, detail=f"no run {number}")
@@ -197,21 +196,24 @@ def _job_routes(api: FastAPI, project: Project) -> None:
 
     @api.get("/api/jobs/{number}/stream")
     def stream(number: int) -> StreamingResponse:
-        run = _job(number)
+        return StreamingResponse(_follow(_job(number)), media_type="text/event-stream")
 
-        async def follow() -> Any:
-            seen = 0
-            while True:
-                done = run.state in ("finished", "cancelled")
-                for event in run.read_events(seen):
-                    seen += 1
-                    yield f"data: {json.dumps(event)}\n\n"
-                if done:
-                    yield f"event: state\ndata: {json.dumps(run.describe())}\n\n"
-                    return
-                await asyncio.sleep(0.25)
 
-        return StreamingResponse(follow(), media_type="text/event-stream")
+async def _follow(run: DashboardRun) -> Any:
+    """A run's events as server-sent events, as they come, then its state when it has ended."""
+    import asyncio
+    import json
+
+    seen = 0
+    while True:
+        done = run.state in ("finished", "cancelled")
+        for event in run.read_events(seen):
+            seen += 1
+            yield f"data: {json.dumps(event)}\n\n"
+        if done:
+            yield f"event: state\ndata: {json.dumps(run.describe())}\n\n"
+            return
+        await asyncio.sleep(0.25)
 
 
 def _config_routes(api: FastAPI, project: Project) -> None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..config import ConfigError
+from ..schema import Key
 from .env_file import EnvFileError
 from .guard import TOKEN_COOKIE, Guard
 from .project import Project
@@ -73,6 +74,10 @@ def dashboard_app(project: Project, token: str | None = None) -> Any:
 
     @api.get("/static/{name}")
     def static(name: str) -> Response:
+        if name == "report.css":  # the report's own chart rules, for the charts it draws
+            from .live_chart import chart_css
+
+            return Response(chart_css(), media_type="text/css; charset=utf-8")
         kind = STATIC.get(name)
         if kind is None:
             raise HTTPException(status_code=404, detail=f"no {name}")
@@ -193,6 +198,14 @@ def _job_routes(api: FastAPI, project: Project) -> None:
         run = queue.cancel(number)
         assert run is not None
         return run.describe()
+
+    @api.get("/api/jobs/{number}/chart")
+    def chart(number: int, metric: str = Key.TTFT_MS) -> dict[str, Any]:
+        from .live_chart import LIVE_METRICS, live_chart
+
+        if metric not in LIVE_METRICS:
+            raise HTTPException(status_code=422, detail=f"metric: one of {sorted(LIVE_METRICS)}")
+        return {"svg": live_chart(_job(number).read_events(), metric)}
 
     @api.get("/api/jobs/{number}/stream")
     def stream(number: int) -> StreamingResponse:

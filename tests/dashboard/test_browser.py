@@ -224,6 +224,10 @@ def test_runs_arrive_live_a_cancelled_one_keeps_its_records_and_two_compare(
     assert first_seen < 12 or live.count() == 12  # rows came while it ran (or all at once, fast)
     expect(live).to_have_count(12)
     expect(live.first).to_contain_text("passed")
+    chart = page.locator("#live-chart svg.plot")  # the report's chart, redrawn as tests finish
+    expect(chart).to_be_visible(timeout=10_000)
+    expect(chart.locator(".series")).to_have_count(1)
+    assert chart.locator(".median").count() == 1
     visit.shot(tmp_path, "run-finished")
     # a second run, with a 60 s load point: cancelled mid-way, its finished requests kept
     _start(page, "load", "1")

@@ -78,6 +78,14 @@ def test_a_run_streams_its_tests_as_they_finish(client, tmp_path):
     assert all(t["outcome"] == "passed" and t["figures"]["ttft_ms"] > 0 for t in tests), tests
     assert data[-1]["state"] == "finished" and data[-1]["exit_status"] == 0, data[-1]
     assert list((tmp_path / "results").glob("*.json")), "the run wrote its results"
+    # the live chart: the report's own strip chart, a mark per finished test
+    svg = client.get("/api/jobs/1/chart").json()["svg"]
+    assert svg.startswith('<svg class="plot"') and "embedded/sim-a" in svg
+    assert svg.count("<title>embedded-sim-a") == 0 and svg.count("ctx0-run") == 2, svg
+    assert client.get("/api/jobs/1/chart?metric=decode_tps").json()["svg"].startswith("<svg")
+    assert client.get("/api/jobs/1/chart?metric=nope").status_code == 422
+    css = client.get("/static/report.css").text
+    assert css.startswith("svg") and "body" not in css  # the chart rules, not the page's
 
 
 def test_a_second_run_queues_and_a_cancelled_run_keeps_its_finished_records(client, tmp_path):

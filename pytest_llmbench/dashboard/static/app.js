@@ -1,5 +1,7 @@
 // The dashboard's page: every value from the server goes into the page as text (textContent),
-// never as markup; every change is a fetch with a JSON body (PUT, POST, DELETE), never a GET.
+// never as markup, but for one thing: the live chart, which is the HTML report's own SVG markup
+// (drawn by its chart code on the server, every string escaped there, as in the static report).
+// Every change is a fetch with a JSON body (PUT, POST, DELETE), never a GET.
 (function () {
   "use strict";
 
@@ -196,8 +198,21 @@
     });
   }
 
+  var chartDue = null;
+
+  function redrawChart(number) {
+    if (chartDue !== null) return;  // at most a redraw a second while tests pour in
+    chartDue = window.setTimeout(function () {
+      chartDue = null;
+      call("GET", "/api/jobs/" + number + "/chart").then(function (found) {
+        document.getElementById("live-chart").innerHTML = found.svg;
+      });
+    }, 1000);
+  }
+
   function follow(number) {
     following = number;
+    document.getElementById("live-chart").replaceChildren();
     liveBody.replaceChildren();
     document.getElementById("live-title").textContent = "Live: run " + number;
     document.getElementById("live-report").replaceChildren();
@@ -211,6 +226,7 @@
         liveBody.appendChild(row([event.test.split("::").pop(), el("span", event.outcome, event.outcome),
           ttft === undefined || ttft === null ? "" : Number(ttft).toFixed(1),
           rate === undefined || rate === null ? "" : Number(rate).toFixed(1), event.message || ""]));
+        redrawChart(number);
       } else if (event.event === "load") {
         document.getElementById("live-load").textContent = event.target + " " + event.point + ": " +
           Number(event.elapsed_s).toFixed(0) + " s, " + event.done + " done, " + event.in_flight +

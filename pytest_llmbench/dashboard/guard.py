@@ -101,7 +101,7 @@ class Guard:
                     *((b"content-security-policy", p) for p in policy),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"no-referrer"),
-                    (b"x-frame-options", b"DENY"),
+                    (b"x-frame-options", b"SAMEORIGIN"),
                 ]
                 if scope["path"].startswith("/api/"):
                     extra.append((b"cache-control", b"no-store"))

@@ -22,6 +22,8 @@ __all__ = ["PlanError", "RunPlan"]
 
 MAX_RUNS = 100
 MAX_TOKENS = 1_000_000
+#: Providers side by side at most (one pytest-xdist worker each).
+MAX_WORKERS = 8
 
 
 class PlanError(ValueError):
@@ -37,6 +39,15 @@ def _int(data: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
     return value
 
 
+def _temperature(value: Any) -> float | None:
+    if value is None or value == "":
+        return None
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok or not math.isfinite(value) or not 0 <= value <= 2:
+        raise PlanError(f"temperature: expected a number from 0 to 2, got {value!r}")
+    return float(value)
+
+
 @dataclass(frozen=True)
 class RunPlan:
     """A checked run: which targets (test-id prefixes) or ``-k`` text, and the options."""
@@ -50,6 +61,8 @@ class RunPlan:
     turns: int | None = None
     load: tuple[str, ...] = ()
     baseline: str | None = None
+    #: ``--llm-parallel providers`` over this many pytest-xdist workers (0: one process).
+    parallel_workers: int = 0
 
     @classmethod
     def from_request(cls, data: Mapping[str, Any], project: Project) -> RunPlan:
@@ -76,13 +89,7 @@ class RunPlan:
             isinstance(t, int) and not isinstance(t, bool) and 0 <= t <= 2_000_000 for t in tiers
         ):
             raise PlanError(f"tiers: expected whole numbers of prompt tokens, got {tiers!r}")
-        temperature = data.get("temperature")
-        if temperature is not None and temperature != "":
-            ok = isinstance(temperature, (int, float)) and not isinstance(temperature, bool)
-            if not ok or not math.isfinite(temperature) or not 0 <= temperature <= 2:
-                raise PlanError(f"temperature: expected a number from 0 to 2, got {temperature!r}")
-        else:
-            temperature = None
+        temperature = _temperature(data.get("temperature"))
         load = data.get("load") or []
         if not isinstance(load, list) or not all(isinstance(s, str) for s in load):
             raise PlanError("load: expected a list of load point specs")
@@ -96,11 +103,17 @@ class RunPlan:
             raise PlanError(f"baseline: expected a run's name (YYYYmmdd-HHMMSS), got {baseline!r}")
         if baseline is not None and not (project.results_dir / f"{baseline}.json").is_file():
             raise PlanError(f"baseline: no run {baseline} in {project.results_dir}")
+        parallel = data.get("parallel_providers") or False
+        if not isinstance(parallel, bool):
+            raise PlanError(f"parallel_providers: expected true or false, got {parallel!r}")
+        chosen = {t.split("/", 1)[0] for t in targets}
+        chosen = chosen or {p.name for p in project.config().providers}
         return cls(
+            parallel_workers=min(len(chosen), MAX_WORKERS) if parallel and len(chosen) > 1 else 0,
             targets=tuple(known[t] for t in targets), keyword=keyword, tiers=tuple(tiers),
             runs=_int(data, "runs", 1, MAX_RUNS),
             max_tokens=_int(data, "max_tokens", 1, MAX_TOKENS),
-            temperature=float(temperature) if temperature is not None else None,
+            temperature=temperature,
             turns=_int(data, "turns", 0, 100_000), load=tuple(load), baseline=baseline,
         )  # fmt: skip
 
@@ -125,4 +138,6 @@ class RunPlan:
             args += ["--llm-load", spec]
         if self.baseline is not None:
             args += ["--llm-baseline", str(project.results_dir / f"{self.baseline}.json")]
+        if self.parallel_workers:  # each provider on a worker of its own, its models in order
+            args += ["-n", str(self.parallel_workers), "--llm-parallel", "providers"]
         return args

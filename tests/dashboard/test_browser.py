@@ -201,6 +201,34 @@ def test_a_model_is_added_and_a_bad_value_shows_the_plugins_message(dashboard, b
     visit.close(refused=1)
 
 
+def test_a_provider_is_added_edited_and_removed_in_the_page(dashboard, browser):
+    base, folder, _ = dashboard
+    visit = Visit(browser, base)
+    page = visit.page
+    form = page.locator("#add-provider")
+    form.locator("input[name=name]").fill("extra")
+    form.locator("select[name=managed]").select_option("simulator")
+    form.locator("input[name=model]").fill("sim-x")
+    form.locator("button[type=submit]").click()
+    expect(form.locator(".result")).to_have_text("added extra")
+    expect(page.locator("#target-table tbody tr", has_text="sim-x")).to_be_visible()
+    edit = page.locator("#edit-provider")
+    edit.locator("select[name=provider]").select_option("extra")
+    edit.locator("select[name=key]").select_option("max_tokens")
+    edit.locator("input[name=value]").fill("zero")
+    edit.locator("button[type=submit]").click()
+    expect(edit.locator(".result")).to_contain_text("providers.extra.max_tokens")
+    edit.locator("input[name=value]").fill("32")
+    edit.locator("button[type=submit]").click()
+    expect(edit.locator(".result")).to_have_text("saved max_tokens")
+    assert "max_tokens: 32" in (folder / "config.yaml").read_text()
+    row = page.locator("#target-table tbody tr", has_text="sim-x")
+    row.locator("button", has_text="remove provider").click()
+    expect(page.locator("#target-table tbody tr", has_text="sim-x")).to_have_count(0)
+    assert "extra" not in (folder / "config.yaml").read_text()
+    visit.close(refused=1)
+
+
 def _start(page: Any, keyword: str, runs: str) -> None:
     page.locator("#run-form input[value='embedded/sim-a']").check()
     page.locator("#run-form input[name=keyword]").fill(keyword)
@@ -221,6 +249,8 @@ def test_runs_arrive_live_a_cancelled_one_keeps_its_records_and_two_compare(
     first_seen = live.count()
     visit.shot(tmp_path, "run-live")
     expect(page.locator("#live-report a")).to_be_visible(timeout=120_000)
+    report = page.frame_locator("#live-frame")  # the run's report, opened in the page
+    expect(report.locator("h1")).to_be_visible(timeout=30_000)
     assert first_seen < 12 or live.count() == 12  # rows came while it ran (or all at once, fast)
     expect(live).to_have_count(12)
     expect(live.first).to_contain_text("passed")
@@ -232,7 +262,7 @@ def test_runs_arrive_live_a_cancelled_one_keeps_its_records_and_two_compare(
     # a second run, with a 60 s load point: cancelled mid-way, its finished requests kept
     _start(page, "load", "1")
     expect(page.locator("#live-load")).to_contain_text("in flight", timeout=60_000)
-    page.locator("#job-table tbody tr", has_text="running").locator("button").click()
+    page.locator("#job-table tbody tr").nth(1).locator("button", has_text="cancel").click()
     expect(page.locator("#job-table tbody tr").nth(1)).to_contain_text("cancelled", timeout=60_000)
     records = [
         json.loads(line)
@@ -244,7 +274,7 @@ def test_runs_arrive_live_a_cancelled_one_keeps_its_records_and_two_compare(
     page.locator("#live-report a").click() if page.locator("#live-report a").count() else None
     visit.tab("history") if page.url.endswith("/") else page.goto(base + "/")
     visit.tab("history")
-    expect(page.locator("#run-table tbody tr")).to_have_count(2)
+    expect(page.locator("#run-table tbody tr").nth(1)).to_be_visible()  # both runs (and more)
     visit.shot(tmp_path, "history")
     runs = page.locator("#run-table tbody tr a")
     stamps = [runs.nth(i).inner_text() for i in range(2)]

@@ -123,3 +123,21 @@ def test_a_bad_run_is_refused_before_anything_runs(client, plan, message):
     answer = client.post("/api/jobs", json=plan)
     assert answer.status_code == 422 and message in answer.json()["detail"], answer.text
     assert client.get("/api/jobs").json() == []
+
+
+def test_providers_side_by_side_run_on_a_worker_each(tmp_path):
+    """The studio's concurrency: with two providers chosen, the run is ``-n 2 --llm-parallel
+    providers``; with one, a single process."""
+    from pytest_llmbench.dashboard.run_plan import RunPlan
+
+    document = {"providers": {
+        name: {"managed": "simulator", "models": [{"id": "a"}, {"id": "b"}]} for name in ("p", "q")
+    }}  # fmt: skip
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(document))
+    project = Project(tmp_path / "config.yaml")
+    events = tmp_path / "events.jsonl"
+    both = RunPlan.from_request({"targets": ["p/a", "q/b"], "parallel_providers": True}, project)
+    argv = both.argv(project, events)
+    assert argv[argv.index("-n") + 1] == "2" and argv[-2:] == ["--llm-parallel", "providers"]
+    one = RunPlan.from_request({"targets": ["p/a", "p/b"], "parallel_providers": True}, project)
+    assert "--llm-parallel" not in one.argv(project, events)

@@ -70,6 +70,7 @@
   // -- targets ---------------------------------------------------------------------------------
   var targetBody = document.querySelector("#target-table tbody");
   var providerSelect = document.querySelector("#add-model select[name=provider]");
+  var editSelect = document.querySelector("#edit-provider select[name=provider]");
   var runTargets = document.getElementById("run-targets");
 
   function loadTargets() {
@@ -79,19 +80,29 @@
       problem.textContent = found.error || "";
       targetBody.replaceChildren();
       providerSelect.replaceChildren();
+      editSelect.replaceChildren();
       runTargets.querySelectorAll("label").forEach(function (l) { l.remove(); });
       found.providers.forEach(function (provider) {
         providerSelect.appendChild(el("option", provider.name));
+        editSelect.appendChild(el("option", provider.name));
         var key = provider.key_env ? provider.key_env + (provider.key_set ? " (set)" : " (not set)") : "no key";
-        provider.models.forEach(function (model) {
+        provider.models.forEach(function (model, index) {
+          var actions = el("span");
           var remove = button("remove", function () {
             call("DELETE", "/api/config/providers/" + encodeURIComponent(provider.name) +
                  "/models/" + encodeURIComponent(model.id)).then(loadTargets, function (e) {
               say(document.querySelector("#add-model .result"), e.message, true);
             });
           }, true);
+          actions.appendChild(remove);
+          if (index === 0) {
+            actions.appendChild(button("remove provider", function () {
+              call("DELETE", "/api/config/providers/" + encodeURIComponent(provider.name))
+                .then(loadTargets, function (e) { say(document.querySelector("#add-provider .result"), e.message, true); });
+            }, true));
+          }
           targetBody.appendChild(row([provider.name, model.id, model.tiers.join(", "),
-                                      model.context_window || "—", key, remove]));
+                                      model.context_window || "—", key, actions]));
           var pick = el("label");
           var box = document.createElement("input");
           box.type = "checkbox";
@@ -114,6 +125,35 @@
     if (window_) fields.context_window = Number(window_);
     call("POST", "/api/config/providers/" + encodeURIComponent(form.elements.provider.value) + "/models", fields)
       .then(function () { say(result, "added " + fields.id); form.elements.id.value = ""; return loadTargets(); },
+            function (e) { say(result, e.message, true); });
+  });
+
+  document.getElementById("add-provider").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var form = event.target;
+    var result = form.querySelector(".result");
+    var fields = { models: [{ id: form.elements.model.value.trim() }] };
+    ["api_base", "api_key_env", "managed"].forEach(function (name) {
+      var value = form.elements[name].value.trim();
+      if (value) fields[name] = value;
+    });
+    var name = form.elements.name.value.trim();
+    call("POST", "/api/config/providers", { name: name, fields: fields })
+      .then(function () { say(result, "added " + name); return loadTargets().then(loadKeys); },
+            function (e) { say(result, e.message, true); });
+  });
+
+  document.getElementById("edit-provider").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var form = event.target;
+    var result = form.querySelector(".result");
+    var key = form.elements.key.value;
+    var text = form.elements.value.value.trim();
+    var value = text === "" ? null : (/^(max_tokens|timeout_s)$/.test(key) && !isNaN(Number(text)) ? Number(text) : text);
+    var change = {};
+    change[key] = value;
+    call("PUT", "/api/config/providers/" + encodeURIComponent(form.elements.provider.value), change)
+      .then(function () { say(result, "saved " + key); return loadTargets().then(loadKeys); },
             function (e) { say(result, e.message, true); });
   });
 
@@ -174,7 +214,8 @@
       temperature: numberOrNull(form.elements.temperature.value),
       turns: numberOrNull(form.elements.turns.value),
       load: form.elements.load.value.trim() ? [form.elements.load.value.trim()] : [],
-      baseline: form.elements.baseline.value || null
+      baseline: form.elements.baseline.value || null,
+      parallel_providers: form.elements.parallel_providers.checked
     };
     call("POST", "/api/jobs", plan).then(function (job) {
       say(result, "run " + job.number + " " + job.state);
@@ -216,6 +257,7 @@
     liveBody.replaceChildren();
     document.getElementById("live-title").textContent = "Live: run " + number;
     document.getElementById("live-report").replaceChildren();
+    document.getElementById("live-frame").hidden = true;
     var source = new EventSource("/api/jobs/" + number + "/stream");
     source.onmessage = function (message) {
       var event = JSON.parse(message.data);
@@ -238,6 +280,9 @@
           var link = el("a", "open the report of " + stamp);
           link.href = "/runs/" + encodeURIComponent(stamp);
           document.getElementById("live-report").replaceChildren(link);
+          var frame = document.getElementById("live-frame");  // the report, opened in the page
+          frame.src = link.href;
+          frame.hidden = false;
         }
       }
     };

@@ -36,6 +36,7 @@ CANARY = "sk-canary-0b3e9f14d2c7a85e-DO-NOT-LEAK"
 NEW_KEY = "sk-new-4f2a9c7e1b3d5a60-WXYZ"
 INERT = "<img src=x onerror=window.__pwned=1>"
 FAST = {"ttft_ms": 5, "itl_ms": 3, "output_tokens": 8}
+SLOW = {"ttft_ms": 300, "itl_ms": 5, "output_tokens": 8}  # a test every third of a second
 SIZES = {"desktop": {"width": 1280, "height": 900}, "narrow": {"width": 390, "height": 844}}
 
 
@@ -55,7 +56,7 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, P
         "providers": {
             "embedded": {
                 "managed": "simulator",
-                "models": [{"id": "sim-a", "sim": FAST}],
+                "models": [{"id": "sim-a", "sim": FAST}, {"id": "sim-slow", "sim": SLOW}],
                 "load": {"points": ["concurrency=2"], "duration_s": 60, "output_tokens": 8},
             },
             "hosted": {"api_base": "http://127.0.0.1:9/v1", "api_key_env": "HOSTED_KEY",
@@ -198,6 +199,12 @@ def test_a_model_is_added_and_a_bad_value_shows_the_plugins_message(dashboard, b
     expect(form.locator(".result")).to_have_text("added m3")
     expect(page.locator("#target-table tbody tr", has_text="m3")).to_contain_text("4096")
     assert "m3" in (folder / "config.yaml").read_text()
+    edit = page.locator("#edit-model")
+    edit.locator("select[name=model]").select_option(label="second/m3")
+    edit.locator("input[name=value]").fill("2048")
+    edit.locator("button[type=submit]").click()
+    expect(edit.locator(".result")).to_have_text("saved context_window")
+    expect(page.locator("#target-table tbody tr", has_text="m3")).to_contain_text("2048")
     visit.close(refused=1)
 
 
@@ -229,8 +236,11 @@ def test_a_provider_is_added_edited_and_removed_in_the_page(dashboard, browser):
     visit.close(refused=1)
 
 
-def _start(page: Any, keyword: str, runs: str) -> None:
-    page.locator("#run-form input[value='embedded/sim-a']").check()
+def _start(page: Any, keyword: str, runs: str, target: str = "embedded/sim-a") -> None:
+    page.locator("#run-form input[name=target]").evaluate_all(
+        "(boxes) => boxes.forEach((b) => { b.checked = false; })"
+    )
+    page.locator(f"#run-form input[value='{target}']").check()
     page.locator("#run-form input[name=keyword]").fill(keyword)
     page.locator("#run-form input[name=runs]").fill(runs)
     page.locator("#run-form button[type=submit]").click()
@@ -243,15 +253,19 @@ def test_runs_arrive_live_a_cancelled_one_keeps_its_records_and_two_compare(
     visit = Visit(browser, base)
     page = visit.page
     visit.tab("run")
-    _start(page, "throughput", "12")
+    _start(page, "throughput", "6", "embedded/sim-slow")
     live = page.locator("#live-table tbody tr")
     expect(live.first).to_be_visible(timeout=60_000)
     first_seen = live.count()
     visit.shot(tmp_path, "run-live")
     expect(page.locator("#live-report a")).to_be_visible(timeout=120_000)
+    assert first_seen < 6, first_seen  # the rows came while it ran, a test every 0.3 s
+    expect(live).to_have_count(6)
+    _start(page, "throughput", "12")
+    expect(page.locator("#live-title")).to_have_text("Live: run 2", timeout=30_000)
+    expect(page.locator("#live-report a")).to_be_visible(timeout=120_000)
     report = page.frame_locator("#live-frame")  # the run's report, opened in the page
     expect(report.locator("h1")).to_be_visible(timeout=30_000)
-    assert first_seen < 12 or live.count() == 12  # rows came while it ran (or all at once, fast)
     expect(live).to_have_count(12)
     expect(live.first).to_contain_text("passed")
     chart = page.locator("#live-chart svg.plot")  # the report's chart, redrawn as tests finish
@@ -262,17 +276,15 @@ def test_runs_arrive_live_a_cancelled_one_keeps_its_records_and_two_compare(
     # a second run, with a 60 s load point: cancelled mid-way, its finished requests kept
     _start(page, "load", "1")
     expect(page.locator("#live-load")).to_contain_text("in flight", timeout=60_000)
-    page.locator("#job-table tbody tr").nth(1).locator("button", has_text="cancel").click()
-    expect(page.locator("#job-table tbody tr").nth(1)).to_contain_text("cancelled", timeout=60_000)
+    page.locator("#job-table tbody tr").nth(2).locator("button", has_text="cancel").click()
+    expect(page.locator("#job-table tbody tr").nth(2)).to_contain_text("cancelled", timeout=60_000)
     records = [
         json.loads(line)
         for path in (folder / "results").glob("*.jsonl") if ".load" not in path.name
         for line in path.read_text().splitlines()
     ]  # fmt: skip
     assert any(r.get("point") == "c2" and r.get("ok") for r in records), records[-3:]
-    # the report of the first run, then a comparison of the two
-    page.locator("#live-report a").click() if page.locator("#live-report a").count() else None
-    visit.tab("history") if page.url.endswith("/") else page.goto(base + "/")
+    # a comparison of two runs, then a run's report
     visit.tab("history")
     expect(page.locator("#run-table tbody tr").nth(1)).to_be_visible()  # both runs (and more)
     visit.shot(tmp_path, "history")

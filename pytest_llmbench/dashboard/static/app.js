@@ -71,6 +71,7 @@
   var targetBody = document.querySelector("#target-table tbody");
   var providerSelect = document.querySelector("#add-model select[name=provider]");
   var editSelect = document.querySelector("#edit-provider select[name=provider]");
+  var modelSelect = document.querySelector("#edit-model select[name=model]");
   var runTargets = document.getElementById("run-targets");
 
   function loadTargets() {
@@ -81,12 +82,16 @@
       targetBody.replaceChildren();
       providerSelect.replaceChildren();
       editSelect.replaceChildren();
+      modelSelect.replaceChildren();
       runTargets.querySelectorAll("label").forEach(function (l) { l.remove(); });
       found.providers.forEach(function (provider) {
         providerSelect.appendChild(el("option", provider.name));
         editSelect.appendChild(el("option", provider.name));
         var key = provider.key_env ? provider.key_env + (provider.key_set ? " (set)" : " (not set)") : "no key";
         provider.models.forEach(function (model, index) {
+          var choice = el("option", provider.name + "/" + model.id);
+          choice.value = JSON.stringify([provider.name, model.id]);
+          modelSelect.appendChild(choice);
           var actions = el("span");
           var remove = button("remove", function () {
             call("DELETE", "/api/config/providers/" + encodeURIComponent(provider.name) +
@@ -154,6 +159,24 @@
     change[key] = value;
     call("PUT", "/api/config/providers/" + encodeURIComponent(form.elements.provider.value), change)
       .then(function () { say(result, "saved " + key); return loadTargets().then(loadKeys); },
+            function (e) { say(result, e.message, true); });
+  });
+
+  document.getElementById("edit-model").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var form = event.target;
+    var result = form.querySelector(".result");
+    var chosen = JSON.parse(form.elements.model.value);
+    var key = form.elements.key.value;
+    var text = form.elements.value.value.trim();
+    var value = text === "" ? null : text;
+    if (value !== null && key === "context_window" && !isNaN(Number(text))) value = Number(text);
+    if (value !== null && key === "skip_temperature") value = text === "true";
+    var change = {};
+    change[key] = value;
+    call("PUT", "/api/config/providers/" + encodeURIComponent(chosen[0]) + "/models/" +
+         encodeURIComponent(chosen[1]), change)
+      .then(function () { say(result, "saved " + key); return loadTargets(); },
             function (e) { say(result, e.message, true); });
   });
 

@@ -135,9 +135,8 @@ def run_point(
             "the load mode speaks the OpenAI-compatible wire; this target uses "
             f"LiteLLM's {target.provider.model_prefix or 'adapter'} (client: litellm)"
         )
-    api_base_given = api_base is not None
-    if api_base is None:
-        api_base = bench.endpoints.api_base(target)
+    if api_base is None:  # the target's own server (and a built-in one's truth log)
+        api_base, truth = bench.endpoints.api_base(target), bench.endpoints.sim_for(target)
     assert api_base is not None
     endpoint = Endpoint(api_base)
     builder, offsets = _builder(bench, target, endpoint, point, shape, shard)
@@ -155,9 +154,8 @@ def run_point(
     )  # fmt: skip
     assert runner.spill is not None
     outcome = _execute(bench, runner, progress, tick)
-    sim = truth if api_base_given else bench.endpoints.sim_for(target)
     return PointRun(
-        _samples(sim, builder, outcome, bounds, runner.spill),
+        _samples(truth, builder, outcome, bounds, runner.spill),
         outcome,
         _notes(builder, outcome),
     )

@@ -22,6 +22,8 @@ from ..schema import Key, LoadPointResult, Record
 from .stash import LOAD_KEY, STATE_KEY, LoadOutcome, PluginState
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..measure.load_point import PointRun
     from ..results.load_records import PointRecords
     from .load_sharded import ShardedRun
@@ -211,9 +213,12 @@ class LoadDriver:
             self._lost.setdefault(name, f"lost {lost}")
         return result, reply.get("rows") or collected.rows
 
-    def _finish_file(self, collected: PointRecords, result: LoadPointResult) -> None:
+    def _finish_file(self, collected: PointRecords, result: LoadPointResult) -> Path | None:
+        """Mark the point's records steady by its window and write them to this process's
+        records file (returned; ``None`` when results are not saved)."""
         path = self.state.load_records_path()
         collected.finish(result["steady"], path)
+        return path
 
     def _keep(
         self,
@@ -226,8 +231,7 @@ class LoadDriver:
         """Write the point's records file and keep its figures, slim records (a small point's),
         samples and notes on the item, for its report."""
         key, name = self.case.target.key, result["point"]
-        path = self.state.load_records_path()
-        collected.finish(result["steady"], path)
+        path = self._finish_file(collected, result)
         if "shards" not in result:
             result["records_file"] = path.name if path is not None else None
         result["records_inline"] = inline is not None

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,12 +67,7 @@ class _Point:
 class ShardCoordinator:
     """Barriers and merges of the session's sharded points (see the module)."""
 
-    def __init__(
-        self,
-        links: Mapping[str, WorkerLink],
-        server_url: Callable[[str, str], str] | None = None,
-    ) -> None:
-        self.links = links
+    def __init__(self, server_url: Callable[[str, str], str] | None = None) -> None:
         #: The base URL of the controller's server for a managed target (provider, model),
         #: started on first need: every shard of the target's points drives that one server.
         self.server_url = server_url

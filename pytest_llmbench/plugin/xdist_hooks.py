@@ -76,24 +76,9 @@ def check_parallel(config: pytest.Config, parallel: str | None) -> None:
         )
 
 
-def _provider_of_targets(config: pytest.Config) -> dict[str, str]:
-    """Each target's test-id prefix and its provider, under ``--llm-parallel providers``."""
-    from ..config.reader import ConfigError
-    from ..matrix import Target
-    from .stash import STATE_KEY
-
-    state = config.stash.get(STATE_KEY, None)
-    if state is None or state.bench.settings.parallel != "providers":
-        return {}
-    try:
-        providers = state.bench.config().providers
-    except ConfigError:
-        return {}  # the workers report it
-    return {Target(provider=p, model=m).id: p.name for p in providers for m in p.models}
-
-
-def _local_target_ids(config: pytest.Config) -> list[str]:
-    """Test-id prefixes of the targets whose server this machine runs (``managed: llama_cpp``)."""
+def _configured_targets(config: pytest.Config) -> list[Any]:
+    """Every target of the session's config (none while the config is bad: the workers report
+    it)."""
     from ..config.reader import ConfigError
     from ..matrix import Target
     from .stash import STATE_KEY
@@ -104,13 +89,8 @@ def _local_target_ids(config: pytest.Config) -> list[str]:
     try:
         providers = state.bench.config().providers
     except ConfigError:
-        return []  # the workers report it
-    return [
-        Target(provider=p, model=m).id
-        for p in providers
-        if p.managed == "llama_cpp"
-        for m in p.models
-    ]
+        return []
+    return [Target(provider=p, model=m) for p in providers for m in p.models]
 
 
 class XdistHooks:
@@ -139,28 +119,35 @@ class XdistHooks:
         if problem is not None:
             raise pytest.UsageError(problem)
         if state.shards is None:
-            state.shards = ShardCoordinator(state.worker_links, self._server_url)
+            state.shards = ShardCoordinator(self._server_url)
         state.shards.listen(link)
 
     def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
         """Keep conversations, and each local server's tests, whole and send sharded points to
         several workers at once, under ``--dist load`` (``pytest_xdist_make_scheduler``)."""
         if config.getoption("dist", None) == "load":
+            from .stash import STATE_KEY
             from .xdist_scheduling import BenchScheduling
 
-            local, providers = _local_target_ids(config), _provider_of_targets(config)
+            targets = _configured_targets(config)
+            # the tests of a target whose server runs here: one worker, one server
+            local = [t.id for t in targets if t.provider.managed == "llama_cpp"]
+            state = config.stash.get(STATE_KEY, None)
+            parallel = state is not None and state.bench.settings.parallel == "providers"
+            providers = {t.id: t.provider.name for t in targets} if parallel else {}
             return BenchScheduling(config, log, local, self._lost, providers)
         return None
 
     def _server_url(self, provider: str, model: str) -> str:
         """The base URL of this controller's server for a managed target (started on first
         need, stopped with the session), for the shards of its load points."""
-        from ..matrix import Target
         from .stash import STATE_KEY
 
         bench = self.config.stash[STATE_KEY].bench
-        spec = next(p for p in bench.config().providers if p.name == provider)
-        target = Target(provider=spec, model=next(m for m in spec.models if m.id == model))
+        target = next(
+            t for t in _configured_targets(self.config)
+            if t.provider.name == provider and t.model.id == model
+        )  # fmt: skip
         server = bench.endpoints.sim_for(target) or bench.endpoints.llama_for(target)
         assert server is not None, target.key
         return server.base_url

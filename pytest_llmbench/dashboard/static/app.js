@@ -148,36 +148,37 @@
             function (e) { say(result, e.message, true); });
   });
 
-  document.getElementById("edit-provider").addEventListener("submit", function (event) {
-    event.preventDefault();
-    var form = event.target;
-    var result = form.querySelector(".result");
-    var key = form.elements.key.value;
-    var text = form.elements.value.value.trim();
-    var value = text === "" ? null : (/^(max_tokens|timeout_s)$/.test(key) && !isNaN(Number(text)) ? Number(text) : text);
-    var change = {};
-    change[key] = value;
-    call("PUT", "/api/config/providers/" + encodeURIComponent(form.elements.provider.value), change)
-      .then(function () { say(result, "saved " + key); return loadTargets().then(loadKeys); },
-            function (e) { say(result, e.message, true); });
-  });
+  // the edit forms: one key of a provider or a model set (typed as the config wants it) or,
+  // empty, removed; the plugin's loader judges the value
+  var NUMBER_KEYS = ["max_tokens", "timeout_s", "context_window"];
 
-  document.getElementById("edit-model").addEventListener("submit", function (event) {
-    event.preventDefault();
-    var form = event.target;
-    var result = form.querySelector(".result");
+  function typed(key, text) {
+    if (text === "") return null;
+    if (key === "skip_temperature") return text === "true";
+    return NUMBER_KEYS.indexOf(key) >= 0 && !isNaN(Number(text)) ? Number(text) : text;
+  }
+
+  function editing(formId, pathOf) {
+    document.getElementById(formId).addEventListener("submit", function (event) {
+      event.preventDefault();
+      var form = event.target;
+      var result = form.querySelector(".result");
+      var key = form.elements.key.value;
+      var change = {};
+      change[key] = typed(key, form.elements.value.value.trim());
+      call("PUT", pathOf(form), change)
+        .then(function () { say(result, "saved " + key); return loadTargets().then(loadKeys); },
+              function (e) { say(result, e.message, true); });
+    });
+  }
+
+  editing("edit-provider", function (form) {
+    return "/api/config/providers/" + encodeURIComponent(form.elements.provider.value);
+  });
+  editing("edit-model", function (form) {
     var chosen = JSON.parse(form.elements.model.value);
-    var key = form.elements.key.value;
-    var text = form.elements.value.value.trim();
-    var value = text === "" ? null : text;
-    if (value !== null && key === "context_window" && !isNaN(Number(text))) value = Number(text);
-    if (value !== null && key === "skip_temperature") value = text === "true";
-    var change = {};
-    change[key] = value;
-    call("PUT", "/api/config/providers/" + encodeURIComponent(chosen[0]) + "/models/" +
-         encodeURIComponent(chosen[1]), change)
-      .then(function () { say(result, "saved " + key); return loadTargets(); },
-            function (e) { say(result, e.message, true); });
+    return "/api/config/providers/" + encodeURIComponent(chosen[0]) + "/models/" +
+      encodeURIComponent(chosen[1]);
   });
 
   // -- keys ------------------------------------------------------------------------------------
